@@ -1,0 +1,1 @@
+"""chat-telemetry's own tooling: the embedded database, bootstrap, demo workload and reports."""
