@@ -1,0 +1,114 @@
+{#-
+    Every dialect-specific piece of the models sits behind one of these dispatched macros:
+    a `default__` implementation (ANSI, as Postgres runs it), a `postgres__` one where Postgres
+    needs its own syntax, and a `spark__` one for dbt-spark. Models call only the short names.
+-#}
+
+{#- The calendar day of a timestamptz in an IANA time zone. -#}
+{% macro local_date(timestamp_column, timezone) -%}
+    {{ return(adapter.dispatch('local_date', 'chat_telemetry')(timestamp_column, timezone)) }}
+{%- endmacro %}
+
+{% macro postgres__local_date(timestamp_column, timezone) -%}
+    cast(({{ timestamp_column }}) at time zone '{{ timezone }}' as date)
+{%- endmacro %}
+
+{% macro spark__local_date(timestamp_column, timezone) -%}
+    to_date(from_utc_timestamp({{ timestamp_column }}, '{{ timezone }}'))
+{%- endmacro %}
+
+{#- The first instant of a local calendar day, as a timestamptz (for index-friendly filters). -#}
+{% macro local_day_start(date_expression, timezone) -%}
+    {{ return(adapter.dispatch('local_day_start', 'chat_telemetry')(date_expression, timezone)) }}
+{%- endmacro %}
+
+{% macro postgres__local_day_start(date_expression, timezone) -%}
+    (cast({{ date_expression }} as timestamp) at time zone '{{ timezone }}')
+{%- endmacro %}
+
+{% macro spark__local_day_start(date_expression, timezone) -%}
+    to_utc_timestamp(cast({{ date_expression }} as timestamp), '{{ timezone }}')
+{%- endmacro %}
+
+{#- A date plus a number of days (negative to go back). -#}
+{% macro add_days(date_expression, days) -%}
+    {{ return(adapter.dispatch('add_days', 'chat_telemetry')(date_expression, days)) }}
+{%- endmacro %}
+
+{% macro postgres__add_days(date_expression, days) -%}
+    cast(({{ date_expression }}) + ({{ days }}) as date)
+{%- endmacro %}
+
+{% macro spark__add_days(date_expression, days) -%}
+    date_add({{ date_expression }}, {{ days }})
+{%- endmacro %}
+
+{#- A date literal. -#}
+{% macro date_literal(iso_date) -%}
+    {{ return(adapter.dispatch('date_literal', 'chat_telemetry')(iso_date)) }}
+{%- endmacro %}
+
+{% macro default__date_literal(iso_date) -%}
+    cast('{{ iso_date }}' as date)
+{%- endmacro %}
+
+{#- Continuous percentile (linear interpolation) of the non-null values, as an aggregate. -#}
+{% macro percentile_cont(column, fraction) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'chat_telemetry')(column, fraction)) }}
+{%- endmacro %}
+
+{% macro default__percentile_cont(column, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ column }})
+{%- endmacro %}
+
+{% macro spark__percentile_cont(column, fraction) -%}
+    percentile({{ column }}, {{ fraction }})
+{%- endmacro %}
+
+{#- The fingerprint the raw table's trigger computes: md5 of lowercased, space-folded SQL. -#}
+{% macro sql_fingerprint(sql_column) -%}
+    {{ return(adapter.dispatch('sql_fingerprint', 'chat_telemetry')(sql_column)) }}
+{%- endmacro %}
+
+{% macro postgres__sql_fingerprint(sql_column) -%}
+    md5(lower(regexp_replace({{ sql_column }}, '\s+', ' ', 'g')))
+{%- endmacro %}
+
+{% macro spark__sql_fingerprint(sql_column) -%}
+    md5(lower(regexp_replace({{ sql_column }}, '\\s+', ' ')))
+{%- endmacro %}
+
+{#- A model name without a trailing snapshot date: gpt-4o-mini-2024-07-18 -> gpt-4o-mini. -#}
+{% macro strip_model_snapshot(model_column) -%}
+    {{ return(adapter.dispatch('strip_model_snapshot', 'chat_telemetry')(model_column)) }}
+{%- endmacro %}
+
+{% macro postgres__strip_model_snapshot(model_column) -%}
+    regexp_replace({{ model_column }}, '-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '')
+{%- endmacro %}
+
+{% macro spark__strip_model_snapshot(model_column) -%}
+    regexp_replace({{ model_column }}, '-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '')
+{%- endmacro %}
+
+{#- a / b as a float, NULL when b is 0. -#}
+{% macro safe_divide(numerator, denominator) -%}
+    {{ return(adapter.dispatch('safe_divide', 'chat_telemetry')(numerator, denominator)) }}
+{%- endmacro %}
+
+{% macro default__safe_divide(numerator, denominator) -%}
+    cast({{ numerator }} as {{ dbt.type_float() }}) / nullif({{ denominator }}, 0)
+{%- endmacro %}
+
+{#- The type of money columns: exact decimals, wide enough for micro-dollar costs. -#}
+{% macro type_usd() -%}
+    {{ return(adapter.dispatch('type_usd', 'chat_telemetry')()) }}
+{%- endmacro %}
+
+{% macro default__type_usd() -%}
+    numeric
+{%- endmacro %}
+
+{% macro spark__type_usd() -%}
+    decimal(38, 12)
+{%- endmacro %}

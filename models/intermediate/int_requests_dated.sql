@@ -1,0 +1,43 @@
+-- One row per chat request, with its calendar day in the reporting time zone (request_date),
+-- its UTC day (pricing_date: prices change at UTC midnight) and the SQL fingerprint (recomputed
+-- where a row arrived without the raw table's trigger).
+with
+
+requests as (
+    select * from {{ ref('stg_chat_telemetry__requests') }}
+),
+
+dated as (
+    select
+        request_id,
+        user_id,
+        conversation_id,
+        created_at,
+        {{ local_date('created_at', var('reporting_timezone')) }} as request_date,
+        {{ local_date('created_at', 'UTC') }} as pricing_date,
+        generated_sql,
+        case
+            when generated_sql is null then null
+            else coalesce(sql_fingerprint, {{ sql_fingerprint('generated_sql') }})
+        end as sql_fingerprint,
+        result_row_count,
+        error_type,
+        failed_step,
+        error_type is not null as is_error,
+        is_off_topic,
+        sql_model,
+        response_model,
+        nl_to_sql_duration_ms,
+        sql_execution_duration_ms,
+        response_generation_duration_ms,
+        ttfb_ms,
+        sql_input_tokens,
+        sql_output_tokens,
+        sql_cached_input_tokens,
+        response_input_tokens,
+        response_output_tokens,
+        response_cached_input_tokens
+    from requests
+)
+
+select * from dated

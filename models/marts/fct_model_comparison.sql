@@ -1,0 +1,84 @@
+-- One row per (sql_model, response_model) pair over the window_days days ending on
+-- as_of_date. NULL models show as '(none)'; requests with neither model are left out.
+-- Latencies use successful requests only; avg_cost_usd uses requests whose every step is priced.
+with
+
+requests as (
+    select * from {{ ref('int_requests_dated') }}
+    where
+        created_at >= {{ local_day_start(window_start_date(), var('reporting_timezone')) }}
+        and request_date between {{ window_start_date() }} and {{ as_of_date() }}
+        and (sql_model is not null or response_model is not null)
+),
+
+request_steps as (
+    select * from {{ ref('int_request_steps_priced') }}
+    where
+        created_at >= {{ local_day_start(window_start_date(), var('reporting_timezone')) }}
+        and request_date between {{ window_start_date() }} and {{ as_of_date() }}
+),
+
+request_costs as (
+    select
+        request_id,
+        sum(total_cost_usd) as request_cost_usd,
+        sum(case when is_priced then 0 else 1 end) as unpriced_steps
+    from request_steps
+    group by request_id
+),
+
+labeled_requests as (
+    select
+        requests.*,
+        coalesce(requests.sql_model, '(none)') as sql_model_label,
+        coalesce(requests.response_model, '(none)') as response_model_label,
+        case
+            when request_costs.unpriced_steps = 0 then request_costs.request_cost_usd
+        end as priced_request_cost_usd,
+        case when not requests.is_error then requests.nl_to_sql_duration_ms end
+        as successful_nl_to_sql_ms,
+        case when not requests.is_error then requests.response_generation_duration_ms end
+        as successful_response_generation_ms,
+        case when not requests.is_error then requests.ttfb_ms end as successful_ttfb_ms
+    from requests
+    left join request_costs
+        on requests.request_id = request_costs.request_id
+),
+
+aggregated as (
+    select
+        sql_model_label as sql_model,
+        response_model_label as response_model,
+        {{ window_start_date() }} as window_start_date,
+        {{ as_of_date() }} as window_end_date,
+        cast(count(*) as {{ dbt.type_bigint() }}) as requests,
+        {{ safe_divide('sum(case when is_error then 1 else 0 end)', 'count(*)') }} as error_rate,
+        cast(avg(successful_nl_to_sql_ms) as {{ dbt.type_float() }}) as avg_nl_to_sql_ms,
+        cast({{ percentile_cont('successful_nl_to_sql_ms', 0.5) }} as {{ dbt.type_float() }})
+        as p50_nl_to_sql_ms,
+        cast({{ percentile_cont('successful_nl_to_sql_ms', 0.95) }} as {{ dbt.type_float() }})
+        as p95_nl_to_sql_ms,
+        cast(avg(successful_response_generation_ms) as {{ dbt.type_float() }})
+        as avg_response_generation_ms,
+        cast(
+            {{ percentile_cont('successful_response_generation_ms', 0.5) }}
+            as {{ dbt.type_float() }}
+        ) as p50_response_generation_ms,
+        cast(
+            {{ percentile_cont('successful_response_generation_ms', 0.95) }}
+            as {{ dbt.type_float() }}
+        ) as p95_response_generation_ms,
+        cast(avg(successful_ttfb_ms) as {{ dbt.type_float() }}) as avg_ttfb_ms,
+        cast({{ percentile_cont('successful_ttfb_ms', 0.95) }} as {{ dbt.type_float() }})
+        as p95_ttfb_ms,
+        cast(avg(sql_input_tokens) as {{ dbt.type_float() }}) as avg_sql_input_tokens,
+        cast(avg(sql_output_tokens) as {{ dbt.type_float() }}) as avg_sql_output_tokens,
+        cast(avg(response_input_tokens) as {{ dbt.type_float() }}) as avg_response_input_tokens,
+        cast(avg(response_output_tokens) as {{ dbt.type_float() }}) as avg_response_output_tokens,
+        cast(avg(priced_request_cost_usd) as {{ type_usd() }}) as avg_cost_usd,
+        cast(count(priced_request_cost_usd) as {{ dbt.type_bigint() }}) as priced_requests
+    from labeled_requests
+    group by sql_model_label, response_model_label
+)
+
+select * from aggregated

@@ -1,0 +1,38 @@
+-- One row per chat request, renamed and cast from the raw table.
+-- The question, the answer, follow-ups and error messages (free text, personal data) are
+-- left out on purpose: no mart needs them, so they never leave the raw table.
+with
+
+source as (
+    select * from {{ source('chat_telemetry', 'chat_telemetry_log') }}
+),
+
+renamed as (
+    select
+        log_id as request_id,
+        user_id,
+        conversation_id,
+        response_id,
+        created_at,
+        generated_sql,
+        sql_fingerprint,
+        result_row_count,
+        error_type,
+        failed_step,
+        is_off_topic,
+        sql_model,
+        response_model,
+        nl_to_sql_duration_ms,
+        sql_execution_duration_ms,
+        response_generation_duration_ms,
+        ttfb_ms,
+        sql_input_tokens,
+        sql_output_tokens,
+        sql_cached_tokens as sql_cached_input_tokens,
+        response_input_tokens,
+        response_output_tokens,
+        response_cached_tokens as response_cached_input_tokens
+    from source
+)
+
+select * from renamed
