@@ -62,6 +62,53 @@ def command_bootstrap(_: argparse.Namespace) -> int:
     return 0
 
 
+def command_simulate(arguments: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    from chat_telemetry.workload.generator import WorkloadSettings
+    from chat_telemetry.workload.loader import load_workload, reset_demo_data
+
+    connection = database.resolve()
+    end_date = datetime.now(timezone.utc).date() - timedelta(days=arguments.end_offset_days)
+    settings = WorkloadSettings(
+        days=arguments.days,
+        requests_per_day=arguments.requests_per_day,
+        users=arguments.users,
+        seed=arguments.seed,
+        end_date=end_date,
+        error_rate=arguments.error_rate,
+        off_topic_rate=arguments.off_topic_rate,
+    )
+    if arguments.reset:
+        reset_demo_data(connection.conninfo())
+    if not arguments.quiet:
+        first = end_date - timedelta(days=settings.days - 1)
+        print(
+            f"simulating {settings.days} days ({first} to {end_date}), about "
+            f"{settings.requests_per_day:,} requests a day, {settings.users} users, "
+            f"seed {settings.seed}"
+        )
+    result = load_workload(connection.conninfo(), settings, quiet=arguments.quiet)
+    stats = result.writer_stats
+    lost = sum(stats["dropped"].values())
+    print(
+        f"wrote {stats['written']:,} of {result.requests:,} requests through telemetry_writer "
+        f"({result.users} users, {result.conversations:,} conversations) in "
+        f"{result.seconds:.1f}s; dropped {lost}"
+    )
+    return 0 if lost == 0 and stats["written"] == result.requests else 1
+
+
+def command_summary(_: argparse.Namespace) -> int:
+    from chat_telemetry import summary
+
+    connection = database.resolve()
+    sections = summary.collect(connection.conninfo(), as_role=bootstrap.bi_role_name())
+    print(summary.render(sections))
+    print(summary.connection_help(connection))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chat_telemetry", description=__doc__)
     commands = parser.add_subparsers(dest="name", required=True)
@@ -77,6 +124,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=command_exec)
     commands.add_parser("bootstrap", help="apply bootstrap_sql/ in order").set_defaults(
         handler=command_bootstrap
+    )
+    simulate = commands.add_parser("simulate", help="write a realistic workload via the writer")
+    simulate.add_argument("--days", type=int, default=30)
+    simulate.add_argument("--requests-per-day", type=int, default=2000)
+    simulate.add_argument("--users", type=int, default=300)
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument(
+        "--end-offset-days", type=int, default=0, help="end the window this many days before today"
+    )
+    simulate.add_argument("--error-rate", type=float, default=0.045)
+    simulate.add_argument("--off-topic-rate", type=float, default=0.06)
+    simulate.add_argument(
+        "--reset", action="store_true", help="delete earlier demo users and their telemetry first"
+    )
+    simulate.add_argument("--quiet", action="store_true")
+    simulate.set_defaults(handler=command_simulate)
+    commands.add_parser("summary", help="print what the marts say").set_defaults(
+        handler=command_summary
     )
     return parser
 

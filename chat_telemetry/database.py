@@ -13,7 +13,7 @@ import logging
 import os
 import subprocess
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -120,7 +120,11 @@ def stop_embedded(path: Path | None = None) -> bool:
 
 
 def resolve(environ: dict[str, str] | None = None) -> Connection:
-    """The database every part of the project uses: the `PG*` one, else the embedded one."""
+    """The database every part of the project uses: the `PG*` one, else the embedded one.
+
+    On the embedded server, `CHAT_TELEMETRY_DATABASE` picks (and creates) a database other
+    than `postgres`: `make test` builds its dbt check in a scratch database that way.
+    """
     environ = dict(os.environ) if environ is None else environ
     if external_settings_given(environ):
         return Connection(
@@ -131,4 +135,20 @@ def resolve(environ: dict[str, str] | None = None) -> Connection:
             database=environ.get("PGDATABASE", "postgres"),
             is_embedded=False,
         )
-    return start_embedded()
+    connection = start_embedded()
+    wanted = environ.get("CHAT_TELEMETRY_DATABASE")
+    if wanted and wanted != connection.database:
+        ensure_database(connection, wanted)
+        connection = replace(connection, database=wanted)
+    return connection
+
+
+def ensure_database(connection: Connection, name: str) -> None:
+    """Create database `name` on the server if it does not exist yet."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(connection.conninfo(), autocommit=True) as admin:
+        exists = admin.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+        if not exists:
+            admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))

@@ -12,57 +12,63 @@ token_prices as (
     select * from {{ ref('token_prices') }}
 ),
 
-sql_steps as (
-    select
-        request_id,
-        user_id,
-        created_at,
-        request_date,
-        pricing_date,
-        'sql' as step,
-        coalesce(sql_model, '(unknown)') as model,
-        coalesce(sql_input_tokens, 0) as input_tokens,
-        coalesce(sql_cached_input_tokens, 0) as cached_input_tokens,
-        coalesce(sql_output_tokens, 0) as output_tokens
-    from requests
-    where
-        sql_model is not null
-        or sql_input_tokens is not null
-        or sql_output_tokens is not null
-),
-
-response_steps as (
-    select
-        request_id,
-        user_id,
-        created_at,
-        request_date,
-        pricing_date,
-        'response' as step,
-        coalesce(response_model, '(unknown)') as model,
-        coalesce(response_input_tokens, 0) as input_tokens,
-        coalesce(response_cached_input_tokens, 0) as cached_input_tokens,
-        coalesce(response_output_tokens, 0) as output_tokens
-    from requests
-    where
-        response_model is not null
-        or response_input_tokens is not null
-        or response_output_tokens is not null
-),
-
-unioned_steps as (
-    select * from sql_steps
+model_steps as (
+    select 'sql' as step
     union all
-    select * from response_steps
+    select 'response' as step
+),
+
+unpivoted_steps as (
+    select
+        requests.request_id,
+        requests.user_id,
+        requests.created_at,
+        requests.request_date,
+        requests.pricing_date,
+        model_steps.step,
+        case
+            when model_steps.step = 'sql' then requests.sql_model
+            else requests.response_model
+        end as recorded_model,
+        case
+            when model_steps.step = 'sql' then requests.sql_input_tokens
+            else requests.response_input_tokens
+        end as recorded_input_tokens,
+        case
+            when model_steps.step = 'sql' then requests.sql_cached_input_tokens
+            else requests.response_cached_input_tokens
+        end as recorded_cached_input_tokens,
+        case
+            when model_steps.step = 'sql' then requests.sql_output_tokens
+            else requests.response_output_tokens
+        end as recorded_output_tokens
+    from requests
+    cross join model_steps
+),
+
+steps_that_ran as (
+    select
+        request_id,
+        user_id,
+        created_at,
+        request_date,
+        pricing_date,
+        step,
+        coalesce(recorded_model, '(unknown)') as model,
+        coalesce(recorded_input_tokens, 0) as input_tokens,
+        coalesce(recorded_cached_input_tokens, 0) as cached_input_tokens,
+        coalesce(recorded_output_tokens, 0) as output_tokens
+    from unpivoted_steps
+    where
+        recorded_model is not null
+        or recorded_input_tokens is not null
+        or recorded_output_tokens is not null
 ),
 
 matched_prices as (
     select
-        unioned_steps.*,
-        case
-            when exact_price.model is not null then exact_price.model
-            else snapshot_base_price.model
-        end as priced_as_model,
+        steps_that_ran.*,
+        coalesce(exact_price.model, snapshot_base_price.model) as priced_as_model,
         case
             when exact_price.model is not null then exact_price.input_usd_per_1m
             else snapshot_base_price.input_usd_per_1m
@@ -75,20 +81,20 @@ matched_prices as (
             when exact_price.model is not null then exact_price.output_usd_per_1m
             else snapshot_base_price.output_usd_per_1m
         end as output_usd_per_1m
-    from unioned_steps
+    from steps_that_ran
     left join token_prices as exact_price
         on
-            unioned_steps.model = exact_price.model
-            and unioned_steps.pricing_date >= exact_price.valid_from
-            and (exact_price.valid_to is null or unioned_steps.pricing_date < exact_price.valid_to)
+            steps_that_ran.model = exact_price.model
+            and steps_that_ran.pricing_date >= exact_price.valid_from
+            and (exact_price.valid_to is null or steps_that_ran.pricing_date < exact_price.valid_to)
     left join token_prices as snapshot_base_price
         on
-            {{ strip_model_snapshot('unioned_steps.model') }} = snapshot_base_price.model
-            and unioned_steps.model != snapshot_base_price.model
-            and unioned_steps.pricing_date >= snapshot_base_price.valid_from
+            {{ strip_model_snapshot('steps_that_ran.model') }} = snapshot_base_price.model
+            and steps_that_ran.model != snapshot_base_price.model
+            and steps_that_ran.pricing_date >= snapshot_base_price.valid_from
             and (
                 snapshot_base_price.valid_to is null
-                or unioned_steps.pricing_date < snapshot_base_price.valid_to
+                or steps_that_ran.pricing_date < snapshot_base_price.valid_to
             )
 ),
 
@@ -110,9 +116,9 @@ costed as (
         output_usd_per_1m,
         input_usd_per_1m is not null as is_priced,
         {{ uncached_input_cost_usd('input_tokens', 'cached_input_tokens', 'input_usd_per_1m') }}
-        as input_cost_usd,
+            as input_cost_usd,
         {{ cached_input_cost_usd('cached_input_tokens', 'cached_input_usd_per_1m') }}
-        as cached_input_cost_usd,
+            as cached_input_cost_usd,
         {{ output_cost_usd('output_tokens', 'output_usd_per_1m') }} as output_cost_usd
     from matched_prices
 ),

@@ -36,7 +36,7 @@ aggregated as (
         cast(count(*) as {{ dbt.type_bigint() }}) as occurrences,
         cast(sum(sql_execution_duration_ms) as {{ dbt.type_bigint() }}) as sql_execution_ms_sum,
         cast(count(sql_execution_duration_ms) as {{ dbt.type_bigint() }})
-        as sql_execution_measurements,
+            as sql_execution_measurements,
         cast(sum(result_row_count) as {{ dbt.type_bigint() }}) as result_row_count_sum,
         cast(count(result_row_count) as {{ dbt.type_bigint() }}) as result_row_count_measurements,
         cast(sum(case when is_error then 1 else 0 end) as {{ dbt.type_bigint() }}) as errors,

@@ -43,7 +43,7 @@ joined as (
         cast(errors_per_kind.errors as {{ dbt.type_bigint() }}) as errors,
         cast(requests_per_day.requests_on_day as {{ dbt.type_bigint() }}) as requests_on_day,
         {{ safe_divide('errors_per_kind.errors', 'requests_per_day.requests_on_day') }}
-        as error_rate,
+            as error_rate,
         {{ safe_divide(
             'errors_per_kind.errors',
             'sum(errors_per_kind.errors) over (partition by errors_per_kind.request_date)'

@@ -20,7 +20,7 @@ aggregated as (
         request_date,
         cast(count(*) as {{ dbt.type_bigint() }}) as requests,
         cast(sum(case when is_off_topic then 1 else 0 end) as {{ dbt.type_bigint() }})
-        as off_topic_requests
+            as off_topic_requests
     from requests
     group by request_date
 ),

@@ -29,7 +29,7 @@ aggregated as (
         cast(sum(output_cost_usd) as {{ type_usd() }}) as output_cost_usd,
         cast(sum(total_cost_usd) as {{ type_usd() }}) as total_cost_usd,
         cast(sum(case when is_priced then 0 else 1 end) as {{ dbt.type_bigint() }})
-        as unpriced_requests
+            as unpriced_requests
     from request_steps
     group by request_date, step, model
 )

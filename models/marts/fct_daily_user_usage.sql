@@ -52,11 +52,11 @@ joined as (
         requests_per_user_day.user_id,
         cast(requests_per_user_day.requests as {{ dbt.type_bigint() }}) as requests,
         cast(coalesce(tokens_per_user_day.input_tokens, 0) as {{ dbt.type_bigint() }})
-        as input_tokens,
+            as input_tokens,
         cast(coalesce(tokens_per_user_day.cached_input_tokens, 0) as {{ dbt.type_bigint() }})
-        as cached_input_tokens,
+            as cached_input_tokens,
         cast(coalesce(tokens_per_user_day.output_tokens, 0) as {{ dbt.type_bigint() }})
-        as output_tokens,
+            as output_tokens,
         cast(
             coalesce(tokens_per_user_day.input_tokens, 0)
             + coalesce(tokens_per_user_day.output_tokens, 0)
@@ -66,7 +66,7 @@ joined as (
         coalesce(tokens_per_user_day.unpriced_steps, 0) > 0 as has_unpriced_usage,
         cast(requests_per_user_day.errors as {{ dbt.type_bigint() }}) as errors,
         cast(requests_per_user_day.off_topic_requests as {{ dbt.type_bigint() }})
-        as off_topic_requests,
+            as off_topic_requests,
         requests_per_user_day.first_request_at,
         requests_per_user_day.last_request_at
     from requests_per_user_day

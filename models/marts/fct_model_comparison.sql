@@ -36,9 +36,9 @@ labeled_requests as (
             when request_costs.unpriced_steps = 0 then request_costs.request_cost_usd
         end as priced_request_cost_usd,
         case when not requests.is_error then requests.nl_to_sql_duration_ms end
-        as successful_nl_to_sql_ms,
+            as successful_nl_to_sql_ms,
         case when not requests.is_error then requests.response_generation_duration_ms end
-        as successful_response_generation_ms,
+            as successful_response_generation_ms,
         case when not requests.is_error then requests.ttfb_ms end as successful_ttfb_ms
     from requests
     left join request_costs
@@ -55,11 +55,11 @@ aggregated as (
         {{ safe_divide('sum(case when is_error then 1 else 0 end)', 'count(*)') }} as error_rate,
         cast(avg(successful_nl_to_sql_ms) as {{ dbt.type_float() }}) as avg_nl_to_sql_ms,
         cast({{ percentile_cont('successful_nl_to_sql_ms', 0.5) }} as {{ dbt.type_float() }})
-        as p50_nl_to_sql_ms,
+            as p50_nl_to_sql_ms,
         cast({{ percentile_cont('successful_nl_to_sql_ms', 0.95) }} as {{ dbt.type_float() }})
-        as p95_nl_to_sql_ms,
+            as p95_nl_to_sql_ms,
         cast(avg(successful_response_generation_ms) as {{ dbt.type_float() }})
-        as avg_response_generation_ms,
+            as avg_response_generation_ms,
         cast(
             {{ percentile_cont('successful_response_generation_ms', 0.5) }}
             as {{ dbt.type_float() }}
@@ -70,7 +70,7 @@ aggregated as (
         ) as p95_response_generation_ms,
         cast(avg(successful_ttfb_ms) as {{ dbt.type_float() }}) as avg_ttfb_ms,
         cast({{ percentile_cont('successful_ttfb_ms', 0.95) }} as {{ dbt.type_float() }})
-        as p95_ttfb_ms,
+            as p95_ttfb_ms,
         cast(avg(sql_input_tokens) as {{ dbt.type_float() }}) as avg_sql_input_tokens,
         cast(avg(sql_output_tokens) as {{ dbt.type_float() }}) as avg_sql_output_tokens,
         cast(avg(response_input_tokens) as {{ dbt.type_float() }}) as avg_response_input_tokens,

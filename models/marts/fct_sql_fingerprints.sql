@@ -21,9 +21,9 @@ aggregated as (
         cast(sum(occurrences) as {{ dbt.type_bigint() }}) as occurrences,
         max(case when recency_rank = 1 then latest_sql end) as example_sql,
         {{ safe_divide('sum(sql_execution_ms_sum)', 'sum(sql_execution_measurements)') }}
-        as avg_sql_execution_ms,
+            as avg_sql_execution_ms,
         {{ safe_divide('sum(result_row_count_sum)', 'sum(result_row_count_measurements)') }}
-        as avg_result_row_count,
+            as avg_result_row_count,
         cast(sum(errors) as {{ dbt.type_bigint() }}) as errors,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at

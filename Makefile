@@ -1,0 +1,101 @@
+# chat-telemetry: every target creates the virtualenv it needs and starts the embedded
+# Postgres on demand (unless PG* variables point at your own server).
+#   make demo    the main job: bootstrap, realistic workload, dbt build, summary, report
+#   make test    ruff, sqlfluff, pytest and dbt build, all against a real Postgres
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pyproject.toml python_writer/pyproject.toml | cksum | cut -d' ' -f1)
+PY := $(BIN)/python
+# Runs a command with the PG* variables of the project's database set.
+WITH_DB := $(PY) -m chat_telemetry exec --
+export DBT_PROFILES_DIR := $(CURDIR)
+# Scratch database of `make test`'s dbt build on the embedded server (ignored with PG* set).
+CHECK_DATABASE ?= chat_telemetry_check
+
+DEMO_DAYS ?= 30
+DEMO_REQUESTS_PER_DAY ?= 2000
+DEMO_USERS ?= 300
+DEMO_SEED ?= 7
+BENCH_ROWS ?= 1000000
+
+.PHONY: help venv db-up db-down db-url bootstrap lint format test pytest dbt-check demo \
+        simulate dbt-build summary report bench bench-tiny clean
+
+help:
+	@echo "make demo      run the main job (embedded Postgres unless PG* is set)"
+	@echo "make test      lint + pytest + dbt build against a real Postgres"
+	@echo "make bench     writer and dbt benchmarks (BENCH_ROWS=$(BENCH_ROWS))"
+	@echo "make report    write the HTML dashboard from the marts"
+	@echo "make db-up | db-down | db-url | bootstrap | lint | format | clean"
+
+$(STAMP):
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+	    -e ./python_writer -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+db-up: $(STAMP)
+	@$(PY) -m chat_telemetry db-up
+
+db-down: $(STAMP)
+	@$(PY) -m chat_telemetry db-down
+
+db-url: $(STAMP)
+	@$(PY) -m chat_telemetry db-url
+
+bootstrap: $(STAMP)
+	@$(PY) -m chat_telemetry bootstrap
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(WITH_DB) $(BIN)/sqlfluff lint models analyses tests/dbt
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(WITH_DB) $(BIN)/sqlfluff fix models analyses tests/dbt
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+# dbt build (models, seeds, data tests, unit tests) on a scratch database with a small
+# realistic workload: a full build, then an incremental one over one more day of rows.
+dbt-check: $(STAMP)
+	CHAT_TELEMETRY_DATABASE=$(CHECK_DATABASE) $(PY) -m chat_telemetry bootstrap
+	CHAT_TELEMETRY_DATABASE=$(CHECK_DATABASE) $(PY) -m chat_telemetry simulate --reset \
+	    --days 4 --requests-per-day 150 --users 40 --seed 11 --end-offset-days 1 --quiet
+	CHAT_TELEMETRY_DATABASE=$(CHECK_DATABASE) $(WITH_DB) $(BIN)/dbt build --full-refresh
+	CHAT_TELEMETRY_DATABASE=$(CHECK_DATABASE) $(PY) -m chat_telemetry simulate \
+	    --days 1 --requests-per-day 150 --users 40 --seed 12 --quiet
+	CHAT_TELEMETRY_DATABASE=$(CHECK_DATABASE) $(WITH_DB) $(BIN)/dbt build
+
+test: lint pytest dbt-check
+	@echo "make test: all checks passed"
+
+simulate: $(STAMP)
+	$(PY) -m chat_telemetry simulate --reset --days $(DEMO_DAYS) \
+	    --requests-per-day $(DEMO_REQUESTS_PER_DAY) --users $(DEMO_USERS) --seed $(DEMO_SEED)
+
+dbt-build: $(STAMP)
+	$(WITH_DB) $(BIN)/dbt build --full-refresh
+	$(WITH_DB) $(BIN)/dbt docs generate --quiet
+
+summary: $(STAMP)
+	@$(PY) -m chat_telemetry summary
+
+demo: $(STAMP)
+	@$(PY) -m chat_telemetry bootstrap
+	@$(MAKE) --no-print-directory simulate dbt-build summary
+
+clean:
+	rm -rf target logs dbt_packages .pytest_cache .ruff_cache

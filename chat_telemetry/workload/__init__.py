@@ -1,0 +1,1 @@
+"""The realistic demo and benchmark workload, generated from real public traces."""

@@ -1,0 +1,384 @@
+"""A deterministic, realistic chat workload: users, conversations and one record per request.
+
+Each distribution is drawn from real public data where one exists (data/real/NOTICE.md):
+questions and generated SQL (BIRD, Spider), off-topic questions (sql-eval), token counts
+(Azure LLM inference traces 2023), cached-prefix shares (Mooncake) and burst shape of arrivals
+(Azure inter-arrival gaps). The README's workload table lists them with their parameters.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from telemetry_writer import TelemetryRecord
+
+from chat_telemetry.workload.sources import Question, RealData, load
+
+# Share of each model among requests. One SQL model is a fine-tune the price seed does not
+# know (its cost stays NULL and the unpriced-usage test warns), and some requests name a dated
+# snapshot, which the marts price as the base model.
+SQL_MODELS = (
+    ("gpt-4o-mini", 0.52),
+    ("gpt-4o-mini-2024-07-18", 0.14),
+    ("gpt-4.1-mini", 0.16),
+    ("gpt-4o", 0.08),
+    ("gpt-4.1", 0.04),
+    ("ft:gpt-4o-mini-2024-07-18:acme:sql-v3", 0.06),
+)
+RESPONSE_MODELS = (
+    ("gpt-4.1-mini", 0.55),
+    ("gpt-4.1-mini-2025-04-14", 0.15),
+    ("gpt-4o-mini", 0.22),
+    ("gpt-5-mini", 0.08),
+)
+# Milliseconds per output token and a fixed base per call, by model family (typical
+# published throughput of these models; the heavy tail is added separately).
+TIME_PER_OUTPUT_TOKEN_MS = {"mini": 9.0, "large": 18.0}
+PREFILL_MS_PER_1K_INPUT = {"mini": 35.0, "large": 70.0}
+CALL_BASE_MS = {"mini": 220.0, "large": 380.0}
+
+# (error_type, failed_step, share of errors, messages)
+ERROR_KINDS = (
+    (
+        "sql_generation",
+        "understanding",
+        0.28,
+        (
+            "OpenAI API request timed out after 30s",
+            "Rate limit reached for requests; retry after 2s",
+            "Model returned no SQL statement",
+        ),
+    ),
+    (
+        "sql_validation",
+        "understanding",
+        0.22,
+        (
+            "Only SELECT statements are allowed",
+            "Query references a table outside the allowed schema",
+            "Generated SQL failed to parse",
+        ),
+    ),
+    (
+        "sql_execution",
+        "looking_up",
+        0.30,
+        (
+            "canceling statement due to statement timeout",
+            "column does not exist",
+            "division by zero",
+            "relation does not exist",
+        ),
+    ),
+    (
+        "response_generation",
+        "response",
+        0.15,
+        (
+            "OpenAI API returned 502 Bad Gateway",
+            "Response stream interrupted",
+            "Context length exceeded for the response model",
+        ),
+    ),
+    ("unexpected", None, 0.05, ("KeyError: 'choices'", "Worker restarted during the request")),
+)
+# Weekly rhythm (Monday first): business chat traffic drops at weekends.
+WEEKDAY_FACTOR = (1.05, 1.1, 1.1, 1.05, 0.95, 0.55, 0.5)
+# Hourly rhythm (UTC): a working-day curve with an evening tail.
+HOURLY_WEIGHT = (
+    0.25, 0.2, 0.18, 0.18, 0.22, 0.35, 0.6, 0.9, 1.3, 1.6, 1.75, 1.8,
+    1.7, 1.75, 1.8, 1.7, 1.5, 1.3, 1.1, 0.95, 0.8, 0.65, 0.5, 0.35,
+)  # fmt: skip
+STATEMENT_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class WorkloadSettings:
+    days: int = 30
+    requests_per_day: int = 2000
+    users: int = 300
+    seed: int = 7
+    end_date: date = field(default_factory=lambda: datetime.now(timezone.utc).date())
+    error_rate: float = 0.045
+    off_topic_rate: float = 0.06
+    conversation_continue_rate: float = 0.6
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: uuid.UUID
+    email: str
+    activity_weight: float
+
+
+@dataclass(frozen=True)
+class Conversation:
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+    created_at: datetime
+
+
+@dataclass
+class Workload:
+    users: list[User]
+    conversations: list[Conversation]
+    records: list[TelemetryRecord]
+
+
+def _uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+def _weighted_choice(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
+    names = [name for name, _ in options]
+    weights = [weight for _, weight in options]
+    return rng.choices(names, weights=weights, k=1)[0]
+
+
+def _family(model: str) -> str:
+    return "mini" if ("mini" in model or "nano" in model) else "large"
+
+
+def _cumulative(weights: list[float]) -> list[float]:
+    return list(itertools.accumulate(weights))
+
+
+class WorkloadGenerator:
+    """Generates the same workload for the same settings (seed and end date)."""
+
+    def __init__(self, settings: WorkloadSettings, data: RealData | None = None) -> None:
+        self.settings = settings
+        self.data = data or load()
+        self.rng = random.Random(settings.seed)
+        self.users = self._make_users()
+        self._user_cumulative = _cumulative([user.activity_weight for user in self.users])
+        # Popular questions recur (a Zipf law over a seeded shuffle), so that SQL fingerprints
+        # repeat as they do in production; Spider's paraphrases add repeats of their own.
+        self._bird = list(self.data.bird)
+        self._spider = list(self.data.spider)
+        self.rng.shuffle(self._bird)
+        self.rng.shuffle(self._spider)
+        self._bird_cumulative = _cumulative(
+            [1 / (rank + 1) ** 0.9 for rank in range(len(self._bird))]
+        )
+        self._spider_cumulative = _cumulative(
+            [1 / (rank + 1) ** 0.9 for rank in range(len(self._spider))]
+        )
+        self._hour_cumulative = _cumulative(list(HOURLY_WEIGHT))
+        self._latest_conversation: dict[uuid.UUID, Conversation] = {}
+        self.conversations: list[Conversation] = []
+
+    # ------------------------------------------------------------ population
+
+    def _make_users(self) -> list[User]:
+        """Heavy-tailed activity: a Pareto(1.16) weight, the 80/20 rule's shape."""
+        users = []
+        for number in range(self.settings.users):
+            weight = self.rng.paretovariate(1.16)
+            users.append(
+                User(_uuid(self.rng), f"demo-user-{number:05d}@demo.chat-telemetry.invalid", weight)
+            )
+        return users
+
+    def _pick(self, cumulative: list[float]) -> int:
+        point = self.rng.random() * cumulative[-1]
+        return min(bisect.bisect_left(cumulative, point), len(cumulative) - 1)
+
+    # ------------------------------------------------------------ arrivals
+
+    def _arrivals(self, day: date) -> list[datetime]:
+        """This day's request times: the day's volume, shaped by the hourly curve, with the
+        bursts of real inter-arrival gaps (gaps are drawn in 'busy time', which the hourly
+        curve then stretches onto the clock)."""
+        weekday = WEEKDAY_FACTOR[day.weekday()]
+        mean = self.settings.requests_per_day * weekday
+        count = max(0, round(self.rng.gauss(mean, math.sqrt(mean) * 1.5)))
+        if count == 0:
+            return []
+        gaps = [self.rng.choice(self.data.inter_arrival_s) for _ in range(count)]
+        total = sum(gaps) or 1.0
+        elapsed = 0.0
+        start = datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
+        arrivals = []
+        for gap in gaps:
+            elapsed += gap
+            busy_fraction = elapsed / (total * 1.0001)
+            arrivals.append(start + timedelta(seconds=self._clock_seconds(busy_fraction)))
+        return arrivals
+
+    def _clock_seconds(self, busy_fraction: float) -> float:
+        """Map a fraction of the day's busy time onto the clock through the hourly curve."""
+        target = busy_fraction * self._hour_cumulative[-1]
+        hour = min(bisect.bisect_right(self._hour_cumulative, target), 23)
+        before = self._hour_cumulative[hour - 1] if hour else 0.0
+        within = (target - before) / HOURLY_WEIGHT[hour]
+        return (hour + min(max(within, 0.0), 0.999999)) * 3600.0
+
+    # ------------------------------------------------------------ one request
+
+    def _conversation_for(self, user: User, at: datetime) -> Conversation:
+        latest = self._latest_conversation.get(user.user_id)
+        if (
+            latest is not None
+            and at - latest.created_at < timedelta(hours=2)
+            and self.rng.random() < self.settings.conversation_continue_rate
+        ):
+            return latest
+        conversation = Conversation(_uuid(self.rng), user.user_id, at)
+        self._latest_conversation[user.user_id] = conversation
+        self.conversations.append(conversation)
+        return conversation
+
+    def _question(self, sql_model: str) -> tuple[str, str | None]:
+        if self.rng.random() < 0.55:
+            question: Question = self._bird[self._pick(self._bird_cumulative)]
+            family = "gpt-4" if _family(sql_model) == "large" else "gpt-3.5"
+            if self.rng.random() < 0.3:
+                family = "gpt-4" if family == "gpt-3.5" else "gpt-3.5"
+            return question.text, question.sql_by_model_family[family]
+        question = self._spider[self._pick(self._spider_cumulative)]
+        return question.text, question.sql_by_model_family["any"]
+
+    def _cached_tokens(self, input_tokens: int) -> int:
+        """Prompt caching serves whole 128-token chunks of prompts of 1,024 tokens or more;
+        the share that repeats follows Mooncake's measured prefix reuse."""
+        if input_tokens < 1024:
+            return 0
+        share = self.rng.choice(self.data.prefix_reuse_fractions)
+        return int(input_tokens * share) // 128 * 128
+
+    def _call_ms(self, model: str, input_tokens: int, output_tokens: int) -> tuple[int, int]:
+        """(total, time to first token) of one model call, with a heavy tail."""
+        family = _family(model)
+        first_token = CALL_BASE_MS[family] + input_tokens / 1000 * PREFILL_MS_PER_1K_INPUT[family]
+        tail = self.rng.lognormvariate(0.0, 0.35)
+        if self.rng.random() < 0.02:
+            tail *= self.rng.uniform(2.0, 6.0)
+        first_token *= tail
+        total = first_token + output_tokens * TIME_PER_OUTPUT_TOKEN_MS[family] * tail
+        return round(total), round(first_token)
+
+    def _record(self, at: datetime) -> TelemetryRecord:
+        rng = self.rng
+        user = self.users[self._pick(self._user_cumulative)]
+        conversation = self._conversation_for(user, at)
+        sql_model = _weighted_choice(rng, SQL_MODELS)
+        response_model = _weighted_choice(rng, RESPONSE_MODELS)
+        record = TelemetryRecord(
+            user_id=user.user_id,
+            user_question="",
+            conversation_id=conversation.conversation_id,
+            response_id=f"resp_{rng.getrandbits(96):024x}",
+            created_at=at,
+            sql_model=sql_model,
+        )
+        sql_tokens = rng.choice(self.data.sql_step_tokens)
+        record.sql_input_tokens = sql_tokens.input_tokens
+        record.sql_output_tokens = sql_tokens.output_tokens
+        record.sql_cached_tokens = self._cached_tokens(sql_tokens.input_tokens)
+        record.nl_to_sql_duration_ms, _ = self._call_ms(
+            sql_model, sql_tokens.input_tokens, sql_tokens.output_tokens
+        )
+
+        if rng.random() < self.settings.off_topic_rate:
+            record.user_question = rng.choice(self.data.off_topic)
+            record.is_off_topic = True
+            self._respond(record, response_model, "I can only answer questions about your data.")
+            return record
+
+        record.user_question, record.generated_sql = self._question(sql_model)
+        if rng.random() < self.settings.error_rate:
+            self._fail(record, response_model)
+            return record
+        record.sql_execution_duration_ms = self._sql_execution_ms()
+        record.result_row_count = self._result_rows()
+        self._respond(record, response_model, "Here is what the data shows.")
+        return record
+
+    def _sql_execution_ms(self) -> int:
+        """Lognormal around 45 ms with a Pareto tail of slow queries (capped by the timeout)."""
+        value = self.rng.lognormvariate(math.log(45), 0.9)
+        if self.rng.random() < 0.03:
+            value *= self.rng.paretovariate(1.5) * 10
+        return min(round(value), STATEMENT_TIMEOUT_MS)
+
+    def _result_rows(self) -> int:
+        if self.rng.random() < 0.12:
+            return 0
+        return max(1, round(self.rng.lognormvariate(math.log(8), 1.6)))
+
+    def _respond(self, record: TelemetryRecord, model: str, answer: str) -> None:
+        tokens = self.rng.choice(self.data.response_step_tokens)
+        record.response_model = model
+        record.response_input_tokens = tokens.input_tokens
+        record.response_output_tokens = tokens.output_tokens
+        record.response_cached_tokens = self._cached_tokens(tokens.input_tokens)
+        total, first_token = self._call_ms(model, tokens.input_tokens, tokens.output_tokens)
+        record.response_generation_duration_ms = total
+        before_response = (record.nl_to_sql_duration_ms or 0) + (
+            record.sql_execution_duration_ms or 0
+        )
+        record.ttfb_ms = before_response + first_token + round(self.rng.uniform(5, 40))
+        record.ai_response = answer
+        record.follow_up_suggestions = [
+            "Show this by month",
+            "Which items changed most?",
+            "Export the rows",
+        ][: self.rng.randint(0, 3)]
+
+    def _fail(self, record: TelemetryRecord, response_model: str) -> None:
+        kinds = [kind for kind, *_ in ERROR_KINDS]
+        weights = [share for _, _, share, _ in ERROR_KINDS]
+        index = kinds.index(self.rng.choices(kinds, weights=weights, k=1)[0])
+        error_type, failed_step, _, messages = ERROR_KINDS[index]
+        record.error_type = error_type
+        record.failed_step = failed_step
+        record.error_message = self.rng.choice(messages)
+        if error_type == "sql_generation":
+            record.generated_sql = None
+            if "timed out" in record.error_message:
+                record.nl_to_sql_duration_ms = 30_000
+                record.sql_output_tokens = None
+                record.sql_input_tokens = None
+                record.sql_cached_tokens = None
+        elif error_type == "sql_execution":
+            if "timeout" in record.error_message:
+                record.sql_execution_duration_ms = STATEMENT_TIMEOUT_MS
+            else:
+                record.sql_execution_duration_ms = round(self.rng.lognormvariate(math.log(15), 0.7))
+        elif error_type == "response_generation":
+            record.sql_execution_duration_ms = self._sql_execution_ms()
+            record.result_row_count = self._result_rows()
+            record.response_model = response_model
+            record.response_generation_duration_ms = round(self.rng.uniform(300, 5000))
+        elif error_type == "unexpected":
+            record.failed_step = self.rng.choice([None, "looking_up", "response"])
+
+    # ------------------------------------------------------------ the whole window
+
+    def days(self) -> list[date]:
+        end = self.settings.end_date
+        return [end - timedelta(days=offset) for offset in range(self.settings.days - 1, -1, -1)]
+
+    def iter_days(self) -> Iterator[tuple[date, list[Conversation], list[TelemetryRecord]]]:
+        """Day by day: the conversations first seen that day and the day's records, so that a
+        loader can create the conversations before the telemetry that refers to them."""
+        for day in self.days():
+            known = len(self.conversations)
+            records = [self._record(at) for at in self._arrivals(day)]
+            yield day, self.conversations[known:], records
+
+    def iter_records(self) -> Iterator[TelemetryRecord]:
+        for _, _, records in self.iter_days():
+            yield from records
+
+    def generate(self) -> Workload:
+        records = list(self.iter_records())
+        return Workload(users=self.users, conversations=self.conversations, records=records)
