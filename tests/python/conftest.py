@@ -1,0 +1,115 @@
+"""Fixtures: a real Postgres (the embedded server unless PG* is set) and scratch databases.
+
+Each test that needs a clean catalog or whole-table state gets its own database, cloned from
+a bootstrapped template; tests that only add rows of their own share one database and never
+look at rows they did not write.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from chat_telemetry import bootstrap, database
+
+TEMPLATE_DATABASE = "chat_telemetry_pytest_template"
+SHARED_DATABASE = "chat_telemetry_pytest_shared"
+
+
+@pytest.fixture(scope="session")
+def server() -> database.Connection:
+    environ = {k: v for k, v in os.environ.items() if k != "CHAT_TELEMETRY_DATABASE"}
+    return database.resolve(environ)
+
+
+def _admin(server: database.Connection) -> psycopg.Connection:
+    return psycopg.connect(server.conninfo(), autocommit=True)
+
+
+def _recreate(server: database.Connection, name: str, template: str | None = None) -> None:
+    with _admin(server) as admin:
+        admin.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+        statement = sql.SQL("create database {}").format(sql.Identifier(name))
+        if template:
+            statement += sql.SQL(" template {}").format(sql.Identifier(template))
+        admin.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def template_database(server: database.Connection) -> str:
+    _recreate(server, TEMPLATE_DATABASE)
+    bootstrap.apply(server.conninfo(TEMPLATE_DATABASE))
+    return TEMPLATE_DATABASE
+
+
+@pytest.fixture(scope="session")
+def shared_db(server: database.Connection, template_database: str) -> database.Connection:
+    _recreate(server, SHARED_DATABASE, template_database)
+    return replace(server, database=SHARED_DATABASE)
+
+
+@pytest.fixture
+def fresh_db(server: database.Connection, template_database: str) -> Iterator[database.Connection]:
+    name = f"pytest_{uuid.uuid4().hex[:12]}"
+    _recreate(server, name, template_database)
+    try:
+        yield replace(server, database=name)
+    finally:
+        with _admin(server) as admin:
+            admin.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+
+
+def connect(db: database.Connection) -> psycopg.Connection:
+    return psycopg.connect(db.conninfo(), autocommit=True)
+
+
+def make_user(db: database.Connection) -> uuid.UUID:
+    user_id = uuid.uuid4()
+    with connect(db) as connection:
+        connection.execute("insert into auth.users (id) values (%s)", (user_id,))
+    return user_id
+
+
+def make_conversation(db: database.Connection, user_id: uuid.UUID) -> uuid.UUID:
+    conversation_id = uuid.uuid4()
+    with connect(db) as connection:
+        connection.execute(
+            "insert into public.chat_conversations (conversation_id, user_id) values (%s, %s)",
+            (conversation_id, user_id),
+        )
+    return conversation_id
+
+
+def run_dbt(db: database.Connection, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run dbt against `db`; fails the test with dbt's output when dbt fails."""
+    environ = dict(os.environ)
+    environ.update(db.env())
+    environ["DBT_PROFILES_DIR"] = str(database.PROJECT_ROOT)
+    # Keep pytest's dbt artifacts apart from those of `make` targets.
+    environ["DBT_TARGET_PATH"] = str(database.PROJECT_ROOT / "target" / "pytest")
+    environ["DBT_LOG_PATH"] = str(database.PROJECT_ROOT / "logs" / "pytest")
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [str(dbt), *arguments],
+        cwd=database.PROJECT_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"dbt {' '.join(arguments)} failed:\n{result.stdout[-6000:]}\n{result.stderr}")
+    return result
