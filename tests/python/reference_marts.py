@@ -1,0 +1,331 @@
+"""The marts computed again in plain Python, from the raw rows, without SQL or dbt.
+
+Written from the issue's definitions, not from the models, so that a mistake in a model shows
+up as a difference. Money is Decimal (exact, as Postgres numeric); latency and rates are float.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+PRICES_CSV = Path(__file__).resolve().parents[2] / "seeds" / "token_prices.csv"
+SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class Price:
+    model: str
+    valid_from: date
+    valid_to: date | None
+    input_per_1m: Decimal
+    cached_per_1m: Decimal
+    output_per_1m: Decimal
+
+
+def load_prices() -> list[Price]:
+    with PRICES_CSV.open(newline="") as handle:
+        return [
+            Price(
+                row["model"],
+                date.fromisoformat(row["valid_from"]),
+                date.fromisoformat(row["valid_to"]) if row["valid_to"] else None,
+                Decimal(row["input_usd_per_1m"]),
+                Decimal(row["cached_input_usd_per_1m"]),
+                Decimal(row["output_usd_per_1m"]),
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def price_for(prices: list[Price], model: str, utc_day: date) -> Price | None:
+    def in_force(name: str) -> Price | None:
+        for price in prices:
+            in_window = price.valid_to is None or utc_day < price.valid_to
+            if price.model == name and price.valid_from <= utc_day and in_window:
+                return price
+        return None
+
+    exact = in_force(model)
+    if exact is not None:
+        return exact
+    base = SNAPSHOT_SUFFIX.sub("", model)
+    return in_force(base) if base != model else None
+
+
+def percentile_cont(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    lower, upper = math.floor(position), math.ceil(position)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+@dataclass(frozen=True)
+class Step:
+    request: dict[str, Any]
+    step: str
+    model: str
+    input_tokens: int
+    cached_tokens: int
+    output_tokens: int
+    costs: tuple[Decimal, Decimal, Decimal] | None  # uncached input, cached input, output
+
+
+class Reference:
+    def __init__(self, rows: list[dict[str, Any]], timezone: str, as_of: date) -> None:
+        self.rows = rows
+        self.zone = ZoneInfo(timezone)
+        self.as_of = as_of
+        self.window_start = as_of - timedelta(days=29)
+        self.prices = load_prices()
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def steps(self) -> list[Step]:
+        result = []
+        for row in self.rows:
+            for step in ("sql", "response"):
+                model = row[f"{step}_model"]
+                tokens_in = row[f"{step}_input_tokens"]
+                tokens_out = row[f"{step}_output_tokens"]
+                if model is None and tokens_in is None and tokens_out is None:
+                    continue
+                model = model or "(unknown)"
+                tokens_in = tokens_in or 0
+                tokens_out = tokens_out or 0
+                cached = row[f"{step}_cached_tokens"] or 0
+                utc_day = row["created_at"].astimezone(ZoneInfo("UTC")).date()
+                price = price_for(self.prices, model, utc_day)
+                costs = None
+                if price is not None:
+                    costs = (
+                        (tokens_in - cached) * price.input_per_1m / MILLION,
+                        cached * price.cached_per_1m / MILLION,
+                        tokens_out * price.output_per_1m / MILLION,
+                    )
+                result.append(Step(row, step, model, tokens_in, cached, tokens_out, costs))
+        return result
+
+    # ------------------------------------------------------------------ marts
+
+    def daily_token_cost(self) -> dict[tuple, dict[str, Any]]:
+        groups: dict[tuple, list[Step]] = defaultdict(list)
+        for step in self.steps():
+            groups[(self.local_day(step.request["created_at"]), step.step, step.model)].append(step)
+        result = {}
+        for key, steps in groups.items():
+            priced = [s.costs for s in steps if s.costs is not None]
+            parts = [sum(c[i] for c in priced) if priced else None for i in range(3)]
+            result[key] = {
+                "requests": len(steps),
+                "input_tokens": sum(s.input_tokens for s in steps),
+                "cached_input_tokens": sum(s.cached_tokens for s in steps),
+                "output_tokens": sum(s.output_tokens for s in steps),
+                "input_cost_usd": parts[0],
+                "cached_input_cost_usd": parts[1],
+                "output_cost_usd": parts[2],
+                "total_cost_usd": sum(sum(c) for c in priced) if priced else None,
+                "unpriced_requests": sum(1 for s in steps if s.costs is None),
+            }
+        return result
+
+    def daily_step_latency(self) -> dict[tuple, dict[str, Any]]:
+        columns = {
+            "nl_to_sql": "nl_to_sql_duration_ms",
+            "sql_execution": "sql_execution_duration_ms",
+            "response_generation": "response_generation_duration_ms",
+            "ttfb": "ttfb_ms",
+        }
+        groups: dict[tuple, list[float]] = defaultdict(list)
+        for row in self.rows:
+            if row["error_type"] is not None:
+                continue
+            for step, column in columns.items():
+                if row[column] is not None:
+                    groups[(self.local_day(row["created_at"]), step)].append(row[column])
+        return {
+            key: {
+                "requests": len(values),
+                "avg_ms": sum(values) / len(values),
+                "p50_ms": percentile_cont(values, 0.5),
+                "p95_ms": percentile_cont(values, 0.95),
+                "p99_ms": percentile_cont(values, 0.99),
+                "max_ms": float(max(values)),
+            }
+            for key, values in groups.items()
+        }
+
+    def daily_errors(self) -> dict[tuple, dict[str, Any]]:
+        per_day: dict[date, int] = defaultdict(int)
+        errors: dict[tuple, int] = defaultdict(int)
+        for row in self.rows:
+            day = self.local_day(row["created_at"])
+            per_day[day] += 1
+            if row["error_type"] is not None:
+                errors[(day, row["error_type"], row["failed_step"] or "unknown")] += 1
+        errors_per_day: dict[date, int] = defaultdict(int)
+        for (day, _, _), count in errors.items():
+            errors_per_day[day] += count
+        return {
+            key: {
+                "errors": count,
+                "requests_on_day": per_day[key[0]],
+                "error_rate": count / per_day[key[0]],
+                "share_of_errors": count / errors_per_day[key[0]],
+            }
+            for key, count in errors.items()
+        }
+
+    def daily_user_usage(self) -> dict[tuple, dict[str, Any]]:
+        result: dict[tuple, dict[str, Any]] = {}
+        for row in self.rows:
+            key = (self.local_day(row["created_at"]), row["user_id"])
+            entry = result.setdefault(
+                key,
+                {
+                    "requests": 0, "input_tokens": 0, "cached_input_tokens": 0,
+                    "output_tokens": 0, "total_tokens": 0, "total_cost_usd": None,
+                    "has_unpriced_usage": False, "errors": 0, "off_topic_requests": 0,
+                    "first_request_at": row["created_at"], "last_request_at": row["created_at"],
+                },
+            )  # fmt: skip
+            entry["requests"] += 1
+            entry["errors"] += row["error_type"] is not None
+            entry["off_topic_requests"] += bool(row["is_off_topic"])
+            entry["first_request_at"] = min(entry["first_request_at"], row["created_at"])
+            entry["last_request_at"] = max(entry["last_request_at"], row["created_at"])
+        for step in self.steps():
+            entry = result[(self.local_day(step.request["created_at"]), step.request["user_id"])]
+            entry["input_tokens"] += step.input_tokens
+            entry["cached_input_tokens"] += step.cached_tokens
+            entry["output_tokens"] += step.output_tokens
+            entry["total_tokens"] += step.input_tokens + step.output_tokens
+            if step.costs is None:
+                entry["has_unpriced_usage"] = True
+            else:
+                entry["total_cost_usd"] = (entry["total_cost_usd"] or Decimal(0)) + sum(step.costs)
+        return result
+
+    def user_usage_30d(self) -> dict[tuple, dict[str, Any]]:
+        result: dict[tuple, dict[str, Any]] = {}
+        for (day, user_id), usage in self.daily_user_usage().items():
+            if not self.window_start <= day <= self.as_of:
+                continue
+            entry = result.setdefault(
+                (user_id,),
+                {
+                    "window_start_date": self.window_start, "window_end_date": self.as_of,
+                    "requests": 0, "total_tokens": 0, "total_cost_usd": None, "errors": 0,
+                    "off_topic_requests": 0, "first_request_at": usage["first_request_at"],
+                    "last_request_at": usage["last_request_at"],
+                },
+            )  # fmt: skip
+            for name in ("requests", "total_tokens", "errors", "off_topic_requests"):
+                entry[name] += usage[name]
+            if usage["total_cost_usd"] is not None:
+                entry["total_cost_usd"] = (entry["total_cost_usd"] or 0) + usage["total_cost_usd"]
+            entry["first_request_at"] = min(entry["first_request_at"], usage["first_request_at"])
+            entry["last_request_at"] = max(entry["last_request_at"], usage["last_request_at"])
+        return result
+
+    def sql_fingerprints(self, fingerprint_of) -> dict[tuple, dict[str, Any]]:
+        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.rows:
+            if row["generated_sql"] is not None:
+                groups[fingerprint_of(row["generated_sql"])].append(row)
+        result = {}
+        for fingerprint, rows in groups.items():
+            latest = max(rows, key=lambda r: (r["created_at"], str(r["log_id"])))
+            executions = [r["sql_execution_duration_ms"] for r in rows]
+            executions = [value for value in executions if value is not None]
+            counts = [r["result_row_count"] for r in rows if r["result_row_count"] is not None]
+            result[(fingerprint,)] = {
+                "occurrences": len(rows),
+                "example_sql": latest["generated_sql"],
+                "avg_sql_execution_ms": sum(executions) / len(executions) if executions else None,
+                "avg_result_row_count": sum(counts) / len(counts) if counts else None,
+                "errors": sum(1 for r in rows if r["error_type"] is not None),
+                "first_seen_at": min(r["created_at"] for r in rows),
+                "last_seen_at": max(r["created_at"] for r in rows),
+            }
+        return result
+
+    def daily_off_topic(self) -> dict[tuple, dict[str, Any]]:
+        counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+        for row in self.rows:
+            entry = counts[self.local_day(row["created_at"])]
+            entry[0] += 1
+            entry[1] += bool(row["is_off_topic"])
+        return {
+            (day,): {"requests": total, "off_topic_requests": off, "off_topic_rate": off / total}
+            for day, (total, off) in counts.items()
+        }
+
+    def model_comparison(self) -> dict[tuple, dict[str, Any]]:
+        request_costs: dict[Any, list] = defaultdict(list)
+        for step in self.steps():
+            request_costs[step.request["log_id"]].append(step.costs)
+        groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.rows:
+            if not self.window_start <= self.local_day(row["created_at"]) <= self.as_of:
+                continue
+            if row["sql_model"] is None and row["response_model"] is None:
+                continue
+            groups[(row["sql_model"] or "(none)", row["response_model"] or "(none)")].append(row)
+
+        def stats(values: list[Any]) -> list[float]:
+            return [value for value in values if value is not None]
+
+        result = {}
+        for key, rows in groups.items():
+            ok = [r for r in rows if r["error_type"] is None]
+            nl = stats([r["nl_to_sql_duration_ms"] for r in ok])
+            rg = stats([r["response_generation_duration_ms"] for r in ok])
+            tt = stats([r["ttfb_ms"] for r in ok])
+            costs = []
+            for r in rows:
+                parts = request_costs.get(r["log_id"], [])
+                if parts and all(part is not None for part in parts):
+                    costs.append(sum(sum(part) for part in parts))
+
+            def mean(values: list[float]) -> float | None:
+                return sum(values) / len(values) if values else None
+
+            def pct(values: list[float], fraction: float) -> float | None:
+                return percentile_cont(values, fraction) if values else None
+
+            result[key] = {
+                "window_start_date": self.window_start,
+                "window_end_date": self.as_of,
+                "requests": len(rows),
+                "error_rate": (len(rows) - len(ok)) / len(rows),
+                "avg_nl_to_sql_ms": mean(nl),
+                "p50_nl_to_sql_ms": pct(nl, 0.5),
+                "p95_nl_to_sql_ms": pct(nl, 0.95),
+                "avg_response_generation_ms": mean(rg),
+                "p50_response_generation_ms": pct(rg, 0.5),
+                "p95_response_generation_ms": pct(rg, 0.95),
+                "avg_ttfb_ms": mean(tt),
+                "p95_ttfb_ms": pct(tt, 0.95),
+                "avg_sql_input_tokens": mean(stats([r["sql_input_tokens"] for r in rows])),
+                "avg_sql_output_tokens": mean(stats([r["sql_output_tokens"] for r in rows])),
+                "avg_response_input_tokens": mean(
+                    stats([r["response_input_tokens"] for r in rows])
+                ),
+                "avg_response_output_tokens": mean(
+                    stats([r["response_output_tokens"] for r in rows])
+                ),
+                "avg_cost_usd": (sum(costs) / len(costs)) if costs else None,
+                "priced_requests": len(costs),
+            }
+        return result

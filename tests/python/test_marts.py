@@ -1,0 +1,201 @@
+"""Every mart, column by column, against an independent Python computation on the same rows,
+after a full build and again after an incremental build with late rows and a new day."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from conftest import connect, run_dbt
+from reference_marts import Reference
+from test_bootstrap import python_fingerprint
+
+TIMEZONE = "America/New_York"
+MODELS = [
+    "gpt-4o-mini",
+    "gpt-4o-mini-2024-07-18",  # a snapshot, priced as gpt-4o-mini
+    "gpt-4o-2024-05-13",  # a snapshot with its own price row
+    "gpt-4.1-mini-2025-04-14",
+    "o3",  # price changed on 2025-06-10 (UTC)
+    "mystery-model-1",  # unpriced
+    None,
+]
+SQL_VARIANTS = [
+    "SELECT count(*) FROM orders",
+    "select   COUNT(*)\nfrom orders",
+    "SELECT name FROM customers WHERE id = 1",
+    "select sum(total) from invoices group by month",
+    "SELECT 1",
+]
+ERRORS = [
+    ("sql_generation", "understanding"),
+    ("sql_validation", None),
+    ("sql_execution", "looking_up"),
+    ("response_generation", "response"),
+    ("unexpected", None),
+]
+KEYS = {
+    "fct_daily_token_cost": ("request_date", "step", "model"),
+    "fct_daily_step_latency": ("request_date", "step"),
+    "fct_daily_errors": ("request_date", "error_type", "failed_step"),
+    "fct_daily_user_usage": ("request_date", "user_id"),
+    "rpt_user_usage_30d": ("user_id",),
+    "fct_sql_fingerprints": ("sql_fingerprint",),
+    "fct_daily_off_topic": ("request_date",),
+    "fct_model_comparison": ("sql_model", "response_model"),
+}
+
+
+def maybe(rng: random.Random, value: Any, none_share: float = 0.1) -> Any:
+    return None if rng.random() < none_share else value
+
+
+def varied_rows(rng: random.Random, users: list[uuid.UUID], days: list[date], per_day: int):
+    rows = []
+    for day in days:
+        for _ in range(per_day):
+            # Any second of the UTC day: New York's midnight splits each UTC day in two.
+            at = datetime.combine(day, time(0), tzinfo=timezone.utc) + timedelta(
+                seconds=rng.randrange(86_400), microseconds=rng.randrange(1_000_000)
+            )
+            error = rng.choice(ERRORS) if rng.random() < 0.15 else (None, None)
+            sql_input = maybe(rng, rng.randint(0, 6000))
+            response_input = maybe(rng, rng.randint(0, 4000))
+            rows.append(
+                {
+                    "log_id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                    "user_id": rng.choice(users),
+                    "created_at": at,
+                    "user_question": "question",
+                    "generated_sql": maybe(rng, rng.choice(SQL_VARIANTS), 0.2),
+                    "result_row_count": maybe(rng, rng.randint(0, 500), 0.3),
+                    "error_type": error[0],
+                    "failed_step": error[1],
+                    "is_off_topic": rng.random() < 0.08,
+                    "sql_model": rng.choice(MODELS),
+                    "response_model": rng.choice(MODELS),
+                    "nl_to_sql_duration_ms": maybe(rng, rng.randint(50, 9000)),
+                    "sql_execution_duration_ms": maybe(rng, rng.randint(1, 30000), 0.25),
+                    "response_generation_duration_ms": maybe(rng, rng.randint(100, 12000)),
+                    "ttfb_ms": maybe(rng, rng.randint(100, 15000)),
+                    "sql_input_tokens": sql_input,
+                    "sql_output_tokens": maybe(rng, rng.randint(0, 400)),
+                    "sql_cached_tokens": None if sql_input is None else rng.randint(0, sql_input),
+                    "response_input_tokens": response_input,
+                    "response_output_tokens": maybe(rng, rng.randint(0, 900)),
+                    "response_cached_tokens": (
+                        None if response_input is None else rng.randint(0, response_input)
+                    ),
+                }
+            )
+    return rows
+
+
+def insert(db, rows: list[dict[str, Any]]) -> None:
+    columns = list(rows[0])
+    with connect(db) as connection:
+        users = {row["user_id"] for row in rows}
+        connection.cursor().executemany(
+            "insert into auth.users (id) values (%s) on conflict do nothing",
+            [(user,) for user in users],
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"insert into public.chat_telemetry_log ({', '.join(columns)}) "
+                f"values ({', '.join(['%s'] * len(columns))})",
+                [[row[column] for column in columns] for row in rows],
+            )
+        connection.execute("analyze public.chat_telemetry_log")
+
+
+def read_mart(db, name: str) -> dict[tuple, dict[str, Any]]:
+    with connect(db) as connection:
+        cursor = connection.execute(f"select * from analytics.{name}")
+        names = [column.name for column in cursor.description or []]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return {tuple(row[key] for key in KEYS[name]): row for row in rows}
+
+
+def same(actual: Any, expected: Any) -> bool:
+    if expected is None or actual is None:
+        return actual is None and expected is None
+    if isinstance(expected, Decimal) or isinstance(actual, Decimal):
+        return abs(Decimal(actual) - Decimal(expected)) <= Decimal("1e-12")
+    if isinstance(expected, float) or isinstance(actual, float):
+        return math.isclose(float(actual), float(expected), rel_tol=1e-9, abs_tol=1e-9)
+    return actual == expected
+
+
+def assert_mart_matches(db, name: str, expected: dict[tuple, dict[str, Any]]) -> None:
+    actual = read_mart(db, name)
+    assert set(actual) == set(expected), f"{name}: keys differ"
+    mismatches = [
+        (key, column, actual[key][column], value)
+        for key, columns in expected.items()
+        for column, value in columns.items()
+        if not same(actual[key][column], value)
+    ]
+    assert not mismatches, f"{name}: {mismatches[:5]}"
+
+
+def assert_all_marts_match(db, rows, as_of: date) -> None:
+    reference = Reference(rows, TIMEZONE, as_of)
+    assert_mart_matches(db, "fct_daily_token_cost", reference.daily_token_cost())
+    assert_mart_matches(db, "fct_daily_step_latency", reference.daily_step_latency())
+    assert_mart_matches(db, "fct_daily_errors", reference.daily_errors())
+    assert_mart_matches(db, "fct_daily_user_usage", reference.daily_user_usage())
+    assert_mart_matches(db, "rpt_user_usage_30d", reference.user_usage_30d())
+    assert_mart_matches(db, "fct_sql_fingerprints", reference.sql_fingerprints(python_fingerprint))
+    assert_mart_matches(db, "fct_daily_off_topic", reference.daily_off_topic())
+    assert_mart_matches(db, "fct_model_comparison", reference.model_comparison())
+
+
+def dbt_vars(as_of: date) -> str:
+    return json.dumps({"reporting_timezone": TIMEZONE, "as_of_date": as_of.isoformat()})
+
+
+def test_marts_match_an_independent_computation_after_full_and_incremental_builds(fresh_db):
+    rng = random.Random(20250610)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(12)]
+    # Around o3's price change (2025-06-10 UTC), plus two days outside the 30-day window.
+    days = [date(2025, 5, 1), date(2025, 5, 13)] + [date(2025, 6, d) for d in range(7, 13)]
+    rows = varied_rows(rng, users, days, per_day=70)
+    insert(fresh_db, rows)
+    as_of = date(2025, 6, 12)
+    run_dbt(fresh_db, "build", "--full-refresh", "--vars", dbt_vars(as_of))
+    assert_all_marts_match(fresh_db, rows, as_of)
+
+    # Late rows for a day inside the lookback, and a whole new day.
+    late = varied_rows(rng, users, [date(2025, 6, 11)], per_day=25)
+    new_day = varied_rows(rng, users, [date(2025, 6, 13)], per_day=60)
+    insert(fresh_db, late + new_day)
+    run_dbt(fresh_db, "build", "--vars", dbt_vars(date(2025, 6, 13)))
+    assert_all_marts_match(fresh_db, rows + late + new_day, date(2025, 6, 13))
+
+
+def test_bi_role_reads_marts_but_not_raw_or_internal_models(fresh_db):
+    rng = random.Random(5)
+    rows = varied_rows(rng, [uuid.uuid4()], [date(2025, 6, 12)], per_day=20)
+    insert(fresh_db, rows)
+    run_dbt(fresh_db, "build", "--vars", dbt_vars(date(2025, 6, 12)))
+    with connect(fresh_db) as connection:
+        connection.execute("set role bi_reader")
+        for mart in KEYS:
+            connection.execute(f"select count(*) from analytics.{mart}")
+        for forbidden in (
+            "public.chat_telemetry_log",
+            "analytics_internal.stg_chat_telemetry__requests",
+            "analytics_internal.int_requests_dated",
+            "analytics_internal.token_prices",
+        ):
+            try:
+                connection.execute(f"select 1 from {forbidden} limit 1")
+            except psycopg.errors.InsufficientPrivilege:
+                continue
+            raise AssertionError(f"bi_reader could read {forbidden}")
