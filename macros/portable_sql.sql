@@ -100,15 +100,18 @@
     cast({{ numerator }} as {{ dbt.type_float() }}) / nullif({{ denominator }}, 0)
 {%- endmacro %}
 
-{#- The type of money columns: exact decimals, wide enough for micro-dollar costs. -#}
+{#-
+    The type of money columns: exact decimals with 18 places (a cached token of the cheapest
+    model costs 5e-9 USD), and a fixed scale so equal costs also print alike.
+-#}
 {% macro type_usd() -%}
     {{ return(adapter.dispatch('type_usd', 'chat_telemetry')()) }}
 {%- endmacro %}
 
 {% macro default__type_usd() -%}
-    numeric
+    numeric(38, 18)
 {%- endmacro %}
 
 {% macro spark__type_usd() -%}
-    decimal(38, 12)
+    decimal(38, 18)
 {%- endmacro %}

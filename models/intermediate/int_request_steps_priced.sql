@@ -126,7 +126,8 @@ costed as (
 totalled as (
     select
         *,
-        input_cost_usd + cached_input_cost_usd + output_cost_usd as total_cost_usd
+        cast(input_cost_usd + cached_input_cost_usd + output_cost_usd as {{ type_usd() }})
+            as total_cost_usd
     from costed
 )
 

@@ -16,6 +16,8 @@ from conftest import connect, run_dbt
 from reference_marts import Reference
 from test_bootstrap import python_fingerprint
 
+from chat_telemetry import database
+
 TIMEZONE = "America/New_York"
 MODELS = [
     "gpt-4o-mini",
@@ -199,3 +201,21 @@ def test_bi_role_reads_marts_but_not_raw_or_internal_models(fresh_db):
             except psycopg.errors.InsufficientPrivilege:
                 continue
             raise AssertionError(f"bi_reader could read {forbidden}")
+
+
+def test_the_seven_report_analyses_run_as_the_bi_role(fresh_db):
+    rng = random.Random(9)
+    rows = varied_rows(rng, [uuid.uuid4(), uuid.uuid4()], [date(2025, 6, 11)], per_day=40)
+    insert(fresh_db, rows)
+    variables = dbt_vars(date(2025, 6, 12))
+    run_dbt(fresh_db, "build", "--vars", variables)
+    run_dbt(fresh_db, "compile", "--select", "analyses/*", "--vars", variables)
+    compiled = sorted(
+        (database.PROJECT_ROOT / "target/pytest/compiled/chat_telemetry/analyses").glob("*.sql")
+    )
+    assert len(compiled) == 7
+    with connect(fresh_db) as connection:
+        connection.execute("set role bi_reader")
+        for path in compiled:
+            result = connection.execute(path.read_text().encode()).fetchall()
+            assert result, f"{path.name} returned no row"
