@@ -99,3 +99,7 @@ demo: $(STAMP)
 
 clean:
 	rm -rf target logs dbt_packages .pytest_cache .ruff_cache
+
+# Writer, dbt and report benchmarks in a scratch database; BENCH_ROWS rows (default 1M).
+bench: $(STAMP)
+	$(PY) -m chat_telemetry.benchmark --rows $(BENCH_ROWS)

@@ -454,3 +454,41 @@ def test_mapping_records_are_accepted(shared_db):
     [row] = rows_of(shared_db, user_id)
     assert (row["user_question"], row["ttfb_ms"]) == ("as a dict", 12)
     assert json.dumps(writer.stats())  # stats are plain JSON-able counters
+
+
+def test_log_ids_ignore_the_global_random_seed():
+    import random
+
+    from telemetry_writer.repair import new_log_id
+
+    random.seed(1)
+    first = new_log_id()
+    random.seed(1)
+    assert new_log_id() != first
+
+
+def test_a_log_id_taken_by_another_row_is_redrawn_not_mistaken_for_a_duplicate(
+    shared_db, monkeypatch
+):
+    """Fault injection: force the next log id to one that another row already holds."""
+    import random
+
+    from telemetry_writer import repair as repair_module
+
+    user_id = make_user(shared_db)
+    other_user = make_user(shared_db)
+    monkeypatch.setattr(repair_module, "_log_id_random", random.Random(42))
+    taken = repair_module.new_log_id()
+    monkeypatch.setattr(repair_module, "_log_id_random", random.Random(42))
+    with connect(shared_db) as connection:
+        connection.execute(
+            "insert into public.chat_telemetry_log (log_id, user_id, user_question) "
+            "values (%s, %s, 'someone else')",
+            (taken, other_user),
+        )
+    writer = new_writer(shared_db)
+    writer.persist(TelemetryRecord(user_id, "mine"))
+    assert writer.close(10)
+    [row] = rows_of(shared_db, user_id)
+    assert row["user_question"] == "mine" and row["log_id"] != taken
+    assert writer.stats()["written"] == 1

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import random
 import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from telemetry_writer.record import ERROR_TYPES, FAILED_STEPS, RECORD_FIELDS
@@ -21,6 +24,19 @@ from telemetry_writer.record import ERROR_TYPES, FAILED_STEPS, RECORD_FIELDS
 INT32_MAX = 2_147_483_647
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _INDEX = {name: position for position, name in enumerate(RECORD_FIELDS)}
+_USER_ID = _INDEX["user_id"]
+_QUESTION = _INDEX["user_question"]
+_CONVERSATION_ID = _INDEX["conversation_id"]
+_CREATED_AT = _INDEX["created_at"]
+_FOLLOW_UPS = _INDEX["follow_up_suggestions"]
+_OFF_TOPIC = _INDEX["is_off_topic"]
+_ERROR_TYPE = _INDEX["error_type"]
+_ERROR_MESSAGE = _INDEX["error_message"]
+_FAILED_STEP = _INDEX["failed_step"]
+_CACHED_PAIRS = (
+    (_INDEX["sql_input_tokens"], _INDEX["sql_cached_tokens"]),
+    (_INDEX["response_input_tokens"], _INDEX["response_cached_tokens"]),
+)
 
 # The row written by COPY: a client-made log_id (so a retried batch whose commit was lost is
 # recognised instead of duplicated), then the record's fields. sql_fingerprint is the trigger's.
@@ -166,6 +182,18 @@ def _as_follow_ups(value: Any, limits: TextLimits, repairs: Counter[str]) -> str
     """A JSON array of strings (as JSON text), whatever shape the suggestions came in."""
     if value is None:
         return None
+    if (
+        type(value) is list
+        and len(value) <= limits.follow_up_suggestions_count
+        and all(
+            type(item) is str
+            and item.isascii()
+            and "\x00" not in item
+            and len(item) <= limits.follow_up_suggestion
+            for item in value
+        )
+    ):
+        return json.dumps(value)
     items: list[Any]
     coerced = False
     if isinstance(value, str):
@@ -203,65 +231,96 @@ def _as_follow_ups(value: Any, limits: TextLimits, repairs: Counter[str]) -> str
     return json.dumps(strings, ensure_ascii=False)
 
 
+@lru_cache(maxsize=16)
+def _field_plan(limits: TextLimits) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """Positions (and text limits) of the fields, computed once per TextLimits."""
+    texts = tuple((_INDEX[name], limits.for_field(name)) for name in TEXT_FIELDS)
+    counts = tuple(_INDEX[name] for name in COUNT_FIELDS)
+    return texts, counts
+
+
+# A private generator seeded from os.urandom: an application that seeds the global `random`
+# (tests, simulations) must never make two processes, or two runs, draw the same log ids.
+_log_id_random = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_log_id_random.seed)
+
+
+def new_log_id() -> uuid.UUID:
+    """A version-4 UUID from 122 random bits: as unique as uuid4(), without a system call."""
+    return uuid.UUID(int=_log_id_random.getrandbits(128), version=4)
+
+
 def repair(values: tuple[Any, ...], limits: TextLimits, repairs: Counter[str]) -> tuple[Any, ...]:
-    """The COPY row for one record snapshot; raises InvalidRecord when it cannot be kept."""
-    user_id = _as_uuid(values[_INDEX["user_id"]])
+    """The COPY row for one record snapshot; raises InvalidRecord when it cannot be kept.
+
+    Clean values take a fast path (a type check and a scan for NUL or non-ASCII); only dirty
+    ones go through the helpers that repair and count.
+    """
+    user_id = _as_uuid(values[_USER_ID])
     if user_id is None:
         raise InvalidRecord("user_id is not a UUID")
-    question = _as_text(values[_INDEX["user_question"]], repairs)
-    if question is None or question == "":
+    row = list(values)
+    row[_USER_ID] = user_id
+    question = _as_text(values[_QUESTION], repairs)
+    if not question:
         raise InvalidRecord("user_question is missing")
+    row[_QUESTION] = question
 
-    row: dict[str, Any] = {"user_id": user_id}
-    for name in TEXT_FIELDS:
-        text = question if name == "user_question" else _as_text(values[_INDEX[name]], repairs)
-        row[name] = None if text is None else _truncate(text, limits.for_field(name), repairs)
-    for name in COUNT_FIELDS:
-        row[name] = _as_count(values[_INDEX[name]], repairs)
+    text_plan, count_plan = _field_plan(limits)
+    for position, limit in text_plan:
+        value = row[position]
+        if value is None:
+            continue
+        if not (type(value) is str and value.isascii() and "\x00" not in value):
+            value = _as_text(value, repairs)
+        row[position] = value if len(value) <= limit else _truncate(value, limit, repairs)
+    for position in count_plan:
+        value = row[position]
+        if value is not None and not (type(value) is int and 0 <= value <= INT32_MAX):
+            row[position] = _as_count(value, repairs)
 
-    raw_conversation = values[_INDEX["conversation_id"]]
-    row["conversation_id"] = _as_uuid(raw_conversation)
-    if raw_conversation is not None and row["conversation_id"] is None:
-        repairs["conversation_id_nulled"] += 1
+    raw_conversation = row[_CONVERSATION_ID]
+    if raw_conversation is not None and type(raw_conversation) is not uuid.UUID:
+        row[_CONVERSATION_ID] = _as_uuid(raw_conversation)
+        if row[_CONVERSATION_ID] is None:
+            repairs["conversation_id_nulled"] += 1
 
-    row["created_at"] = _as_created_at(values[_INDEX["created_at"]], repairs)
-    row["follow_up_suggestions"] = _as_follow_ups(
-        values[_INDEX["follow_up_suggestions"]], limits, repairs
-    )
+    created_at = row[_CREATED_AT]
+    if not (type(created_at) is datetime and created_at.tzinfo is not None):
+        row[_CREATED_AT] = _as_created_at(created_at, repairs)
 
-    off_topic = values[_INDEX["is_off_topic"]]
-    if not isinstance(off_topic, bool):
+    row[_FOLLOW_UPS] = _as_follow_ups(row[_FOLLOW_UPS], limits, repairs)
+
+    off_topic = row[_OFF_TOPIC]
+    if type(off_topic) is not bool:
         repairs["boolean_coerced"] += 1
-        off_topic = off_topic is not None and bool(_truthy(off_topic))
-    row["is_off_topic"] = off_topic
+        row[_OFF_TOPIC] = off_topic is not None and bool(_truthy(off_topic))
 
-    for prefix in ("sql", "response"):
-        input_tokens = row[f"{prefix}_input_tokens"]
-        cached = row[f"{prefix}_cached_tokens"]
+    for input_at, cached_at in _CACHED_PAIRS:
+        input_tokens, cached = row[input_at], row[cached_at]
         if input_tokens is not None and cached is not None and cached > input_tokens:
-            row[f"{prefix}_cached_tokens"] = input_tokens
+            row[cached_at] = input_tokens
             repairs["cached_tokens_clamped"] += 1
 
-    error_type = values[_INDEX["error_type"]]
+    error_type = row[_ERROR_TYPE]
     if error_type is not None and not (isinstance(error_type, str) and error_type in ERROR_TYPES):
         original = _truncate(_as_text(error_type, repairs) or "", 200, repairs)
-        message = row["error_message"]
+        message = row[_ERROR_MESSAGE]
         note = f"[original error_type: {original}]"
-        row["error_message"] = note if not message else f"{note} {message}"
-        row["error_message"] = _truncate(row["error_message"], limits.error_message, repairs)
-        error_type = "unexpected"
+        message = note if not message else f"{note} {message}"
+        row[_ERROR_MESSAGE] = _truncate(message, limits.error_message, repairs)
+        row[_ERROR_TYPE] = "unexpected"
         repairs["error_type_unknown"] += 1
-    row["error_type"] = error_type
 
-    failed_step = values[_INDEX["failed_step"]]
+    failed_step = row[_FAILED_STEP]
     if failed_step is not None and not (
         isinstance(failed_step, str) and failed_step in FAILED_STEPS
     ):
-        failed_step = None
+        row[_FAILED_STEP] = None
         repairs["failed_step_unknown"] += 1
-    row["failed_step"] = failed_step
 
-    return (uuid.uuid4(), *(row[name] for name in RECORD_FIELDS))
+    return (new_log_id(), *row)
 
 
 def _truthy(value: Any) -> bool:

@@ -26,7 +26,7 @@ from psycopg import sql
 
 from telemetry_writer.ratelimit import RateLimitedLog
 from telemetry_writer.record import snapshot
-from telemetry_writer.repair import COPY_COLUMNS, InvalidRecord, TextLimits, repair
+from telemetry_writer.repair import COPY_COLUMNS, InvalidRecord, TextLimits, new_log_id, repair
 from telemetry_writer.stats import DROP_REASONS, WriterStats
 
 _log = logging.getLogger("telemetry_writer")
@@ -107,8 +107,9 @@ class TelemetryWriter:
         self._conninfo = default_conninfo() if conninfo is None else conninfo
         self._role = role
         schema, _, name = table.rpartition(".")
+        self._table = sql.Identifier(schema or "public", name)
         self._copy_statement = sql.SQL("copy {} ({}) from stdin").format(
-            sql.Identifier(schema or "public", name),
+            self._table,
             sql.SQL(", ").join(sql.Identifier(column) for column in COPY_COLUMNS),
         )
         self._max_queue_size = max(1, int(max_queue_size))
@@ -324,8 +325,12 @@ class TelemetryWriter:
     def _handle_rejected_row(self, row: tuple[Any, ...], error: psycopg.Error) -> None:
         constraint = (error.diag.constraint_name or "") if error.diag else ""
         if error.sqlstate == _PRIMARY_KEY_VIOLATION and constraint.endswith("_pkey"):
-            # Our own log_id is already there: an earlier commit whose answer was lost.
-            self._stats.written(1)
+            if self._already_written(row):
+                # Our own row is there: an earlier commit whose answer was lost.
+                self._stats.written(1)
+            else:
+                # Another row holds this log_id (vanishingly rare): draw a new one.
+                self._pending.appendleft([(new_log_id(), *row[1:])])
             return
         conversation_at = COPY_COLUMNS.index("conversation_id")
         if (
@@ -344,6 +349,20 @@ class TelemetryWriter:
             f"rejected:{error.sqlstate}:{constraint}",
             f"database rejected a row (SQLSTATE {error.sqlstate}, constraint {constraint or '-'})",
         )
+
+    def _already_written(self, row: tuple[Any, ...]) -> bool:
+        """True when the row with this log_id is this very record (same user and time)."""
+        user_at = COPY_COLUMNS.index("user_id")
+        created_at = COPY_COLUMNS.index("created_at")
+        found = (
+            self._connect()
+            .execute(
+                sql.SQL("select user_id, created_at from {} where log_id = %s").format(self._table),
+                (row[0],),
+            )
+            .fetchone()
+        )
+        return found is not None and (found[0], found[1]) == (row[user_at], row[created_at])
 
     def _copy(self, rows: list[tuple[Any, ...]]) -> None:
         connection = self._connect()

@@ -1,0 +1,3 @@
+from chat_telemetry.benchmark.run import main
+
+raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""The seven reports of the plan, each as a query on raw telemetry and as one on the marts.
+
+The raw queries are what a team would write without the marts (the plan's SQL snippets): they
+read `public.chat_telemetry_log` and price with the seed. Both versions must return the same
+answer; the benchmark checks that before it trusts a timing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    raw_sql: str
+    mart_sql: str
+
+
+# {window_start} and {window_end} are date literals; {marts} and {internal} schema names.
+_RAW_REQUESTS = """
+    select t.*, (t.created_at at time zone 'UTC')::date as request_date
+    from public.chat_telemetry_log as t
+    where t.created_at >= {window_start}::timestamp at time zone 'UTC'
+      and t.created_at < ({window_end} + 1)::timestamp at time zone 'UTC'
+"""
+_RAW_PRICED_STEPS = (
+    """
+    with requests as ("""
+    + _RAW_REQUESTS
+    + """),
+    steps as (
+        select request_date, user_id, log_id, 'sql' as step,
+               coalesce(sql_model, '(unknown)') as model,
+               coalesce(sql_input_tokens, 0) as input_tokens,
+               coalesce(sql_cached_tokens, 0) as cached_tokens,
+               coalesce(sql_output_tokens, 0) as output_tokens
+        from requests
+        where sql_model is not null or sql_input_tokens is not null or sql_output_tokens is not null
+        union all
+        select request_date, user_id, log_id, 'response', coalesce(response_model, '(unknown)'),
+               coalesce(response_input_tokens, 0), coalesce(response_cached_tokens, 0),
+               coalesce(response_output_tokens, 0)
+        from requests
+        where response_model is not null or response_input_tokens is not null
+           or response_output_tokens is not null
+    ),
+    priced as (
+        select s.*,
+               ((s.input_tokens - s.cached_tokens)
+                    * coalesce(e.input_usd_per_1m, b.input_usd_per_1m)
+                + s.cached_tokens
+                    * coalesce(e.cached_input_usd_per_1m, b.cached_input_usd_per_1m)
+                + s.output_tokens * coalesce(e.output_usd_per_1m, b.output_usd_per_1m))
+               / 1000000.0 as cost_usd
+        from steps as s
+        left join {internal}.token_prices as e
+          on e.model = s.model and s.request_date >= e.valid_from
+         and (e.valid_to is null or s.request_date < e.valid_to)
+        left join {internal}.token_prices as b
+          on e.model is null and b.model <> s.model
+         and b.model = regexp_replace(s.model, '-[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$', '')
+         and s.request_date >= b.valid_from and (b.valid_to is null or s.request_date < b.valid_to)
+    )
+"""
+)
+
+REPORTS = (
+    Report(
+        "token_cost_by_day_and_model",
+        _RAW_PRICED_STEPS
+        + """
+        select request_date, model, count(*) as requests, round(sum(cost_usd), 9) as cost_usd
+        from priced group by request_date, model order by request_date, model
+        """,
+        """
+        select request_date, model, sum(requests) as requests, round(sum(total_cost_usd), 9)
+        from {marts}.fct_daily_token_cost
+        where request_date between {window_start} and {window_end}
+        group by request_date, model order by request_date, model
+        """,
+    ),
+    Report(
+        "latency_percentiles_by_day_and_step",
+        "with requests as ("
+        + _RAW_REQUESTS
+        + """),
+        durations as (
+            select request_date, step, duration_ms
+            from requests
+            cross join lateral (values
+                ('nl_to_sql', nl_to_sql_duration_ms),
+                ('sql_execution', sql_execution_duration_ms),
+                ('response_generation', response_generation_duration_ms),
+                ('ttfb', ttfb_ms)) as d(step, duration_ms)
+            where error_type is null and duration_ms is not null
+        )
+        select request_date, step, count(*),
+               round(percentile_cont(0.5) within group (order by duration_ms)::numeric, 6),
+               round(percentile_cont(0.95) within group (order by duration_ms)::numeric, 6),
+               round(percentile_cont(0.99) within group (order by duration_ms)::numeric, 6)
+        from durations group by request_date, step order by request_date, step
+        """,
+        """
+        select request_date, step, requests, round(p50_ms::numeric, 6),
+               round(p95_ms::numeric, 6), round(p99_ms::numeric, 6)
+        from {marts}.fct_daily_step_latency
+        where request_date between {window_start} and {window_end}
+        order by request_date, step
+        """,
+    ),
+    Report(
+        "error_breakdown_30d",
+        "with requests as ("
+        + _RAW_REQUESTS
+        + """)
+        select error_type, coalesce(failed_step, 'unknown'), count(*)
+        from requests where error_type is not null
+        group by 1, 2 order by 1, 2
+        """,
+        """
+        select error_type, failed_step, sum(errors)
+        from {marts}.fct_daily_errors
+        where request_date between {window_start} and {window_end}
+        group by 1, 2 order by 1, 2
+        """,
+    ),
+    Report(
+        "user_usage_30d",
+        _RAW_PRICED_STEPS
+        + """,
+        per_user as (
+            select user_id, count(*) as requests,
+                   count(*) filter (where error_type is not null) as errors,
+                   count(*) filter (where is_off_topic) as off_topic_requests
+            from requests group by user_id
+        ),
+        tokens as (
+            select user_id, sum(input_tokens + output_tokens) as total_tokens,
+                   round(sum(cost_usd), 9) as cost_usd
+            from priced group by user_id
+        )
+        select p.user_id, p.requests, coalesce(t.total_tokens, 0), t.cost_usd, p.errors,
+               p.off_topic_requests
+        from per_user as p left join tokens as t using (user_id)
+        order by p.user_id
+        """,
+        """
+        select user_id, requests, total_tokens, round(total_cost_usd, 9), errors,
+               off_topic_requests
+        from {marts}.rpt_user_usage_30d order by user_id
+        """,
+    ),
+    Report(
+        "top_sql_patterns",
+        """
+        select sql_fingerprint, count(*) as occurrences
+        from public.chat_telemetry_log where sql_fingerprint is not null
+        group by sql_fingerprint order by occurrences desc, sql_fingerprint limit 20
+        """,
+        """
+        select sql_fingerprint, occurrences
+        from {marts}.fct_sql_fingerprints order by occurrences desc, sql_fingerprint limit 20
+        """,
+    ),
+    Report(
+        "off_topic_rate_by_day",
+        "with requests as ("
+        + _RAW_REQUESTS
+        + """)
+        select request_date, count(*), count(*) filter (where is_off_topic),
+               round(avg(case when is_off_topic then 1.0 else 0.0 end), 9)
+        from requests group by request_date order by request_date
+        """,
+        """
+        select request_date, requests, off_topic_requests, round(off_topic_rate::numeric, 9)
+        from {marts}.fct_daily_off_topic
+        where request_date between {window_start} and {window_end}
+        order by request_date
+        """,
+    ),
+    Report(
+        "model_comparison_30d",
+        "with requests as ("
+        + _RAW_REQUESTS
+        + """)
+        select coalesce(sql_model, '(none)'), coalesce(response_model, '(none)'), count(*),
+               round((count(*) filter (where error_type is not null))::numeric / count(*), 9),
+               round((percentile_cont(0.95) within group (order by
+                   case when error_type is null then ttfb_ms end))::numeric, 6)
+        from requests where sql_model is not null or response_model is not null
+        group by 1, 2 order by 1, 2
+        """,
+        """
+        select sql_model, response_model, requests, round(error_rate::numeric, 9),
+               round(p95_ttfb_ms::numeric, 6)
+        from {marts}.fct_model_comparison order by 1, 2
+        """,
+    ),
+)

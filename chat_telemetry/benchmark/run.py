@@ -1,0 +1,410 @@
+"""`make bench`: the writer, dbt builds as history grows, and reports on marts versus raw.
+
+Everything runs in one scratch database (`chat_telemetry_bench` on the embedded server, or the
+`PG*` database, which it empties), so numbers from one run belong together. Results go to
+`bench/results.json` and a readable table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from telemetry_writer import TelemetryRecord, TelemetryWriter
+from telemetry_writer.record import snapshot
+from telemetry_writer.repair import COPY_COLUMNS, TextLimits, repair
+
+from chat_telemetry import bootstrap, database
+from chat_telemetry.benchmark.reports import REPORTS
+from chat_telemetry.workload.generator import WorkloadGenerator, WorkloadSettings
+from chat_telemetry.workload.loader import COPY_CONVERSATIONS, analyze_telemetry
+
+BENCH_DATABASE = "chat_telemetry_bench"
+RESULTS_PATH = database.PROJECT_ROOT / "bench" / "results.json"
+DAYS = 30
+LATE_ROWS_SHARE = 0.02
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = None
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory_gb = round(pages / 2**30, 1)
+    except (ValueError, OSError):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def _log(message: str) -> None:
+    print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ------------------------------------------------------------------ database
+
+
+def prepare_database() -> database.Connection:
+    environ = {k: v for k, v in os.environ.items() if k != "CHAT_TELEMETRY_DATABASE"}
+    server = database.resolve(environ)
+    if server.is_embedded:
+        with psycopg.connect(server.conninfo(), autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{BENCH_DATABASE}" with (force)')
+            admin.execute(f'create database "{BENCH_DATABASE}"')
+        server = replace(server, database=BENCH_DATABASE)
+    bootstrap.apply(server.conninfo())
+    with psycopg.connect(server.conninfo(), autocommit=True) as connection:
+        connection.execute("truncate public.chat_telemetry_log")
+        connection.execute("delete from auth.users where email like '%@bench.invalid'")
+        for schema in ("analytics", "analytics_internal"):
+            connection.execute(f"drop schema if exists {schema} cascade")
+    return server
+
+
+def _server_version(conninfo: str) -> str:
+    with psycopg.connect(conninfo) as connection:
+        return str(connection.execute("show server_version").fetchone()[0])
+
+
+# ------------------------------------------------------------------ writer
+
+
+def _sample_records(generator: WorkloadGenerator, count: int) -> list[TelemetryRecord]:
+    records: list[TelemetryRecord] = []
+    for record in generator.iter_records():
+        records.append(record)
+        if len(records) >= count:
+            break
+    return records
+
+
+def _create_population(conninfo: str, generator: WorkloadGenerator) -> None:
+    users = [
+        (user.user_id, user.email.replace("demo.chat-telemetry.invalid", "bench.invalid"))
+        for user in generator.users
+    ]
+    with psycopg.connect(conninfo, autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.executemany(
+            "insert into auth.users (id, email) values (%s, %s) on conflict do nothing", users
+        )
+
+
+def _copy_conversations(conninfo: str, conversations: list[Any]) -> None:
+    with (
+        psycopg.connect(conninfo, autocommit=True) as connection,
+        connection.cursor() as cursor,
+        cursor.copy(COPY_CONVERSATIONS) as copy,
+    ):
+        for conversation in conversations:
+            copy.write_row(
+                (conversation.conversation_id, conversation.user_id, conversation.created_at)
+            )
+
+
+def measure_writer(conninfo: str, settings: WorkloadSettings, rows: int) -> dict[str, Any]:
+    """Caller cost, writer throughput, per-row INSERT and bare COPY, on the same rows."""
+    generator = WorkloadGenerator(replace(settings, seed=settings.seed + 1000))
+    _create_population(conninfo, generator)
+    records = _sample_records(generator, rows)
+    _copy_conversations(conninfo, generator.conversations)
+    for record in records:  # Conversations exist; drop links to ones made after the sample.
+        record.conversation_id = None
+
+    # 1. The caller's cost of persist, with a queue large enough that nothing is dropped.
+    writer = TelemetryWriter(conninfo, max_queue_size=rows + 1, batch_size=5_000)
+    costs_ns = []
+    started = time.perf_counter()
+    for record in records:
+        before = time.perf_counter_ns()
+        writer.persist(record)
+        costs_ns.append(time.perf_counter_ns() - before)
+    assert writer.flush(timeout=600), "writer did not drain"
+    writer_seconds = time.perf_counter() - started
+    stats = writer.stats()
+    writer.close(5)
+    assert stats["written"] == rows, stats
+    costs_ns.sort()
+
+    # 2. Bare COPY of the same rows (already repaired, one transaction): the ceiling.
+    limits = TextLimits()
+    prepared = [repair(snapshot(record), limits, Counter()) for record in records]
+    columns = ", ".join(COPY_COLUMNS)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute("set role service_role")
+        started = time.perf_counter()
+        with (
+            connection.transaction(),
+            connection.cursor() as cursor,
+            cursor.copy(f"copy public.chat_telemetry_log ({columns}) from stdin") as copy,
+        ):
+            for row in prepared:
+                copy.write_row(row)
+        copy_seconds = time.perf_counter() - started
+
+        # 3. Per-row INSERT, one transaction per row, as a naive backend would do.
+        sample = [
+            repair(snapshot(record), limits, Counter()) for record in records[: min(rows, 3_000)]
+        ]
+        placeholders = ", ".join(["%s"] * len(COPY_COLUMNS))
+        statement = f"insert into public.chat_telemetry_log ({columns}) values ({placeholders})"
+        started = time.perf_counter()
+        for row in sample:
+            connection.execute(statement, row)
+        insert_seconds = time.perf_counter() - started
+        connection.execute("reset role")
+        connection.execute("truncate public.chat_telemetry_log")
+
+    def percentile(fraction: float) -> float:
+        return costs_ns[min(len(costs_ns) - 1, int(fraction * len(costs_ns)))] / 1000
+
+    return {
+        "rows": rows,
+        "persist_p50_us": round(percentile(0.50), 2),
+        "persist_p99_us": round(percentile(0.99), 2),
+        "rows_per_s": round(rows / writer_seconds),
+        "per_row_insert_rows_per_s": round(len(sample) / insert_seconds),
+        "bare_copy_rows_per_s": round(rows / copy_seconds),
+    }
+
+
+# ------------------------------------------------------------------ loading and dbt
+
+
+def load_days(conninfo: str, days: list[tuple[date, list, list]], writer: TelemetryWriter) -> int:
+    written = 0
+    for _, conversations, records in days:
+        _copy_conversations(conninfo, conversations)
+        for record in records:
+            writer.persist(record)
+        written += len(records)
+        writer.flush(timeout=600)
+    return written
+
+
+def dbt(connection: database.Connection, *arguments: str) -> float:
+    environ = dict(os.environ)
+    environ.update(connection.env())
+    environ["DBT_PROFILES_DIR"] = str(database.PROJECT_ROOT)
+    environ["DBT_TARGET_PATH"] = str(database.PROJECT_ROOT / "target" / "bench")
+    command = [str(Path(sys.executable).with_name("dbt")), *arguments]
+    started = time.perf_counter()
+    result = subprocess.run(
+        command, cwd=database.PROJECT_ROOT, env=environ, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(arguments)} failed:\n{result.stdout[-4000:]}")
+    return seconds
+
+
+def _normalise(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    def value(item: Any) -> Any:
+        if isinstance(item, float):
+            return round(Decimal(item), 6)
+        if isinstance(item, Decimal):
+            return item.normalize() if item == item else item
+        return item
+
+    return [tuple(value(item) for item in row) for row in rows]
+
+
+def measure_reports(conninfo: str, window_start: date, window_end: date, repeats: int) -> list:
+    results = []
+    names = {
+        "window_start": f"date '{window_start.isoformat()}'",
+        "window_end": f"date '{window_end.isoformat()}'",
+        "marts": "analytics",
+        "internal": "analytics_internal",
+    }
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        for report in REPORTS:
+            timings = {}
+            answers = {}
+            for kind, text in (("raw", report.raw_sql), ("mart", report.mart_sql)):
+                query = text.format(**names)
+                samples = []
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    rows = connection.execute(query.encode()).fetchall()
+                    samples.append((time.perf_counter() - started) * 1000)
+                timings[kind] = statistics.median(samples)
+                answers[kind] = _normalise(rows)
+            if answers["raw"] != answers["mart"]:
+                mismatched = [
+                    pair for pair in zip(answers["raw"], answers["mart"], strict=False)
+                    if pair[0] != pair[1]
+                ][:3]  # fmt: skip
+                raise AssertionError(
+                    f"report {report.name}: raw and mart answers differ "
+                    f"({len(answers['raw'])} vs {len(answers['mart'])} rows; {mismatched})"
+                )
+            results.append(
+                {
+                    "name": report.name,
+                    "raw_ms": round(timings["raw"], 2),
+                    "mart_ms": round(timings["mart"], 2),
+                    "speedup": round(timings["raw"] / max(timings["mart"], 1e-6), 1),
+                    "rows": len(answers["mart"]),
+                }
+            )
+    return results
+
+
+# ------------------------------------------------------------------ the run
+
+
+def run(rows: int, seed: int, repeats: int) -> dict[str, Any]:
+    total_started = time.perf_counter()
+    connection = prepare_database()
+    conninfo = connection.conninfo()
+    end_date = datetime.now(timezone.utc).date() - timedelta(days=1)
+    per_day = max(1, round(rows / DAYS / 0.9))  # the weekly rhythm averages about 0.9
+    settings = WorkloadSettings(
+        days=DAYS + 1, requests_per_day=per_day, users=max(50, rows // 200), seed=seed,
+        end_date=end_date + timedelta(days=1),
+    )  # fmt: skip
+    _log(f"database: {connection.describe()} (PostgreSQL {_server_version(conninfo)})")
+
+    writer_rows = min(rows, 100_000)
+    _log(f"writer: {writer_rows:,} rows")
+    writer_results = measure_writer(conninfo, settings, writer_rows)
+
+    generator = WorkloadGenerator(settings)
+    _create_population(conninfo, generator)
+    all_days = list(generator.iter_days())
+    history, new_day = all_days[:-1], all_days[-1]
+    writer = TelemetryWriter(conninfo, max_queue_size=200_000, batch_size=5_000)
+    variables = json.dumps({"as_of_date": end_date.isoformat()})
+
+    dbt(connection, "seed", "--full-refresh")
+    scaling = []
+    loaded = 0
+    days_loaded = 0
+    for share in (0.1, 0.3, 1.0):
+        upto = max(1, round(len(history) * share))
+        started = time.perf_counter()
+        loaded += load_days(conninfo, history[days_loaded:upto], writer)
+        days_loaded = upto
+        analyze_telemetry(conninfo)
+        _log(f"loaded {loaded:,} rows ({time.perf_counter() - started:.0f}s); full build")
+        seconds = dbt(connection, "run", "--full-refresh", "--vars", variables)
+        scaling.append({"rows": loaded, "full_build_s": round(seconds, 2)})
+    full_build_s = scaling[-1]["full_build_s"]
+    full_test_s = dbt(connection, "test", "--vars", variables)
+
+    # One new day, and late rows inside the lookback (yesterday's, arriving now).
+    _, _, records = new_day
+    late_count = max(1, round(len(records) * LATE_ROWS_SHARE))
+    for record in records[:late_count]:
+        record.created_at -= timedelta(days=1)
+    added = load_days(conninfo, [new_day], writer)
+    writer.close(60)
+    analyze_telemetry(conninfo)
+    _log(f"added {added:,} rows ({late_count:,} late); incremental build")
+    next_variables = json.dumps({"as_of_date": (end_date + timedelta(days=1)).isoformat()})
+    incremental_build_s = dbt(connection, "run", "--vars", next_variables)
+    incremental_test_s = dbt(connection, "test", "--vars", next_variables)
+
+    _log("reports: raw versus marts")
+    window_end = end_date + timedelta(days=1)
+    queries = measure_reports(conninfo, window_end - timedelta(days=29), window_end, repeats)
+
+    return {
+        "rows": loaded + added,
+        "machine": {**machine(), "postgres": _server_version(conninfo)},
+        "command": f"make bench BENCH_ROWS={rows}",
+        "writer": writer_results,
+        "dbt": {
+            "full_build_s": full_build_s,
+            "full_test_s": round(full_test_s, 2),
+            "incremental_build_s": round(incremental_build_s, 2),
+            "incremental_test_s": round(incremental_test_s, 2),
+            "incremental_rows": added,
+            "incremental_late_rows": late_count,
+            "incremental_share_of_full": round(incremental_build_s / full_build_s, 3),
+            "scaling": scaling,
+        },
+        "queries": queries,
+        "total_s": round(time.perf_counter() - total_started, 1),
+    }
+
+
+def print_table(results: dict[str, Any]) -> None:
+    writer = results["writer"]
+    dbt_results = results["dbt"]
+    machine_info = results["machine"]
+    print()
+    print(f"chat-telemetry benchmark: {results['rows']:,} rows, {results['total_s']}s")
+    print(
+        f"machine: {machine_info['cpu']}, {machine_info['cores']} cores, "
+        f"{machine_info['memory_gb']} GB, PostgreSQL {machine_info['postgres']}"
+    )
+    print()
+    print("writer                               value")
+    print(f"  persist p50 / p99 (caller)         {writer['persist_p50_us']} / "
+          f"{writer['persist_p99_us']} us")  # fmt: skip
+    print(f"  writer throughput                  {writer['rows_per_s']:,} rows/s")
+    print(f"  per-row INSERT baseline            {writer['per_row_insert_rows_per_s']:,} rows/s")
+    print(f"  bare COPY ceiling                  {writer['bare_copy_rows_per_s']:,} rows/s")
+    print(f"  writer / per-row INSERT            "
+          f"{writer['rows_per_s'] / writer['per_row_insert_rows_per_s']:.1f}x")  # fmt: skip
+    print(f"  writer / bare COPY                 "
+          f"{writer['rows_per_s'] / writer['bare_copy_rows_per_s']:.0%}")  # fmt: skip
+    print()
+    print("dbt                                  seconds")
+    for point in dbt_results["scaling"]:
+        print(f"  full build (run) at {point['rows']:>9,} rows  {point['full_build_s']}")
+    print(f"  tests after the full build         {dbt_results['full_test_s']}")
+    print(
+        f"  incremental build (+{dbt_results['incremental_rows']:,} rows, "
+        f"{dbt_results['incremental_late_rows']:,} late)  {dbt_results['incremental_build_s']}"
+        f"  ({dbt_results['incremental_share_of_full']:.0%} of full)"
+    )
+    print(f"  tests after the incremental build  {dbt_results['incremental_test_s']}")
+    print()
+    print(f"{'report':40} {'raw ms':>10} {'mart ms':>10} {'speedup':>9}")
+    for query in results["queries"]:
+        print(
+            f"  {query['name']:38} {query['raw_ms']:>10} {query['mart_ms']:>10} "
+            f"{query['speedup']:>8}x"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chat_telemetry.benchmark")
+    parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", 1_000_000)))
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--output", type=Path, default=RESULTS_PATH)
+    arguments = parser.parse_args(argv)
+    results = run(arguments.rows, arguments.seed, arguments.repeats)
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_table(results)
+    print(f"\nwrote {arguments.output}")
+    return 0
