@@ -18,6 +18,7 @@ import threading
 import time
 import weakref
 from collections import Counter, deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,10 +222,7 @@ class TelemetryWriter:
                 batch = self._collect_batch()
                 if batch is None:
                     return
-                rows = self._repair_batch(batch)
-                if rows:
-                    self._pending.append(rows)
-                    self._write_pending()
+                self._write_batch(batch)
             except Exception:
                 # A bug here must not kill the thread silently and strand the queue.
                 self._messages.exception("worker", "unexpected error in the writer thread")
@@ -256,13 +254,38 @@ class TelemetryWriter:
             self._flush_requested.clear()
         return batch
 
-    def _repair_batch(self, batch: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    def _write_batch(self, batch: list[tuple[Any, ...]]) -> None:
+        """Repair each record as COPY streams it, so that this thread repairs the next rows
+        while the server inserts the previous ones; on any failure fall back to the
+        retrying, splitting path with the rows repaired so far and the rest."""
         rows: list[tuple[Any, ...]] = []
+        stream = self._repair_stream(batch, rows)
+        try:
+            if not self._pending:
+                self._copy(stream)
+                self._stats.written(len(rows))
+                return
+        except (psycopg.Error, OSError, _TransientError):
+            pass
+        for _ in stream:  # finish repairing what the failed attempt did not reach
+            pass
+        if rows:
+            self._pending.append(rows)
+        self._write_pending()
+
+    def _repair_stream(
+        self, batch: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]
+    ) -> Iterator[tuple[Any, ...]]:
+        for row in self._repair_batch(batch):
+            rows.append(row)
+            yield row
+
+    def _repair_batch(self, batch: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
         repairs: Counter[str] = Counter()
         for values in batch:
             record_repairs: Counter[str] = Counter()
             try:
-                rows.append(repair(values, self._text_limits, record_repairs))
+                row = repair(values, self._text_limits, record_repairs)
             except InvalidRecord:
                 self._stats.drop("invalid", settled=True)
                 self._messages.warning("invalid", "dropped a record without user_id or question")
@@ -274,9 +297,9 @@ class TelemetryWriter:
             if record_repairs:
                 repairs.update(record_repairs)
                 self._stats.repaired(record_repairs)
+            yield row
         if repairs:
             self._messages.info("repairs", "repaired records: " + ", ".join(sorted(repairs)))
-        return rows
 
     def _write_pending(self) -> None:
         """Write `self._pending`, retrying transient errors until written or shut down."""
@@ -364,7 +387,7 @@ class TelemetryWriter:
         )
         return found is not None and (found[0], found[1]) == (row[user_at], row[created_at])
 
-    def _copy(self, rows: list[tuple[Any, ...]]) -> None:
+    def _copy(self, rows: Iterable[tuple[Any, ...]]) -> None:
         connection = self._connect()
         with (
             connection.transaction(),
