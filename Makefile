@@ -93,9 +93,12 @@ dbt-build: $(STAMP)
 summary: $(STAMP)
 	@$(PY) -m chat_telemetry summary
 
+report: $(STAMP)
+	@$(PY) -m chat_telemetry report --output reports/dashboard.html
+
 demo: $(STAMP)
 	@$(PY) -m chat_telemetry bootstrap
-	@$(MAKE) --no-print-directory simulate dbt-build summary
+	@$(MAKE) --no-print-directory simulate dbt-build summary report
 
 clean:
 	rm -rf target logs dbt_packages .pytest_cache .ruff_cache

@@ -109,6 +109,22 @@ def command_summary(_: argparse.Namespace) -> int:
     return 0
 
 
+def command_report(arguments: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from chat_telemetry import dashboard
+
+    connection = database.resolve()
+    output = dashboard.write(
+        connection.conninfo(),
+        Path(arguments.output),
+        as_role=bootstrap.bi_role_name(),
+        timezone_name=dashboard.reporting_timezone(),
+    )
+    print(f"dashboard written to {output.resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chat_telemetry", description=__doc__)
     commands = parser.add_subparsers(dest="name", required=True)
@@ -143,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("summary", help="print what the marts say").set_defaults(
         handler=command_summary
     )
+    report = commands.add_parser("report", help="write the HTML dashboard from the marts")
+    report.add_argument("--output", default="reports/dashboard.html")
+    report.set_defaults(handler=command_report)
     return parser
 
 

@@ -7,6 +7,7 @@
         unique_key='request_date',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        indexes=[{'columns': ['request_date']}],
     )
 }}
 

@@ -4,45 +4,22 @@
 with
 
 requests as (
-    select * from {{ ref('int_requests_dated') }}
+    select * from {{ ref('int_requests_priced') }}
     where
-        created_at >= {{ local_day_start(window_start_date(), var('reporting_timezone')) }}
-        and request_date between {{ window_start_date() }} and {{ as_of_date() }}
+        request_date between {{ window_start_date() }} and {{ as_of_date() }}
         and (sql_model is not null or response_model is not null)
-),
-
-request_steps as (
-    select * from {{ ref('int_request_steps_priced') }}
-    where
-        created_at >= {{ local_day_start(window_start_date(), var('reporting_timezone')) }}
-        and request_date between {{ window_start_date() }} and {{ as_of_date() }}
-),
-
-request_costs as (
-    select
-        request_id,
-        sum(total_cost_usd) as request_cost_usd,
-        sum(case when is_priced then 0 else 1 end) as unpriced_steps
-    from request_steps
-    group by request_id
 ),
 
 labeled_requests as (
     select
-        requests.*,
-        coalesce(requests.sql_model, '(none)') as sql_model_label,
-        coalesce(requests.response_model, '(none)') as response_model_label,
-        case
-            when request_costs.unpriced_steps = 0 then request_costs.request_cost_usd
-        end as priced_request_cost_usd,
-        case when not requests.is_error then requests.nl_to_sql_duration_ms end
-            as successful_nl_to_sql_ms,
-        case when not requests.is_error then requests.response_generation_duration_ms end
+        *,
+        coalesce(sql_model, '(none)') as sql_model_label,
+        coalesce(response_model, '(none)') as response_model_label,
+        case when not is_error then nl_to_sql_duration_ms end as successful_nl_to_sql_ms,
+        case when not is_error then response_generation_duration_ms end
             as successful_response_generation_ms,
-        case when not requests.is_error then requests.ttfb_ms end as successful_ttfb_ms
+        case when not is_error then ttfb_ms end as successful_ttfb_ms
     from requests
-    left join request_costs
-        on requests.request_id = request_costs.request_id
 ),
 
 aggregated as (
@@ -75,8 +52,8 @@ aggregated as (
         cast(avg(sql_output_tokens) as {{ dbt.type_float() }}) as avg_sql_output_tokens,
         cast(avg(response_input_tokens) as {{ dbt.type_float() }}) as avg_response_input_tokens,
         cast(avg(response_output_tokens) as {{ dbt.type_float() }}) as avg_response_output_tokens,
-        cast(avg(priced_request_cost_usd) as {{ type_usd() }}) as avg_cost_usd,
-        cast(count(priced_request_cost_usd) as {{ dbt.type_bigint() }}) as priced_requests
+        cast(avg(request_cost_usd) as {{ type_usd() }}) as avg_cost_usd,
+        cast(count(request_cost_usd) as {{ dbt.type_bigint() }}) as priced_requests
     from labeled_requests
     group by sql_model_label, response_model_label
 )

@@ -1,0 +1,373 @@
+"""One self-contained HTML dashboard over the marts, read with the BI role's privileges.
+
+Charts are drawn by Plotly (its JavaScript is inlined, so the file opens with no network);
+the data each chart shows is also embedded as JSON (`<script id="dashboard-data">`), so that
+anyone, and the tests, can check the figures against the marts.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import psycopg
+from plotly.io import to_html
+from plotly.subplots import make_subplots
+from psycopg import sql
+
+from chat_telemetry.summary import marts_schema
+
+DEFAULT_OUTPUT = Path("reports") / "dashboard.html"
+STEPS = ("nl_to_sql", "sql_execution", "response_generation", "ttfb")
+
+
+@dataclass
+class DashboardData:
+    """What the dashboard shows, as plain rows read from the marts."""
+
+    timezone: str
+    window_start: date | None = None
+    window_end: date | None = None
+    daily_cost: list[dict[str, Any]] = field(default_factory=list)
+    daily_latency: list[dict[str, Any]] = field(default_factory=list)
+    daily_errors: list[dict[str, Any]] = field(default_factory=list)
+    errors_by_step: list[dict[str, Any]] = field(default_factory=list)
+    daily_off_topic: list[dict[str, Any]] = field(default_factory=list)
+    top_fingerprints: list[dict[str, Any]] = field(default_factory=list)
+    model_comparison: list[dict[str, Any]] = field(default_factory=list)
+    heaviest_users: list[dict[str, Any]] = field(default_factory=list)
+
+
+QUERIES = {
+    "daily_cost": """
+        select request_date, model,
+               sum(requests) as requests,
+               sum(total_cost_usd) as total_cost_usd,
+               sum(unpriced_requests) as unpriced_requests
+        from {schema}.fct_daily_token_cost
+        where request_date between %(start)s and %(end)s
+        group by request_date, model order by request_date, model""",
+    "daily_latency": """
+        select request_date, step, requests, p50_ms, p95_ms, p99_ms
+        from {schema}.fct_daily_step_latency
+        where request_date between %(start)s and %(end)s
+        order by request_date, step""",
+    "daily_errors": """
+        select e.request_date, e.error_type, sum(e.errors) as errors,
+               max(e.requests_on_day) as requests_on_day,
+               sum(e.errors)::float8 / max(e.requests_on_day) as error_rate
+        from {schema}.fct_daily_errors as e
+        where e.request_date between %(start)s and %(end)s
+        group by e.request_date, e.error_type order by e.request_date, e.error_type""",
+    "errors_by_step": """
+        select error_type, failed_step, sum(errors) as errors
+        from {schema}.fct_daily_errors
+        where request_date between %(start)s and %(end)s
+        group by error_type, failed_step order by error_type, failed_step""",
+    "daily_off_topic": """
+        select request_date, requests, off_topic_requests, off_topic_rate
+        from {schema}.fct_daily_off_topic
+        where request_date between %(start)s and %(end)s
+        order by request_date""",
+    "top_fingerprints": """
+        select sql_fingerprint, occurrences, errors, avg_sql_execution_ms, example_sql,
+               last_seen_at
+        from {schema}.fct_sql_fingerprints
+        order by occurrences desc, sql_fingerprint limit 10""",
+    "model_comparison": """
+        select sql_model, response_model, requests, error_rate, p50_nl_to_sql_ms,
+               p95_nl_to_sql_ms, p95_response_generation_ms, p95_ttfb_ms, avg_cost_usd
+        from {schema}.fct_model_comparison order by requests desc, sql_model, response_model""",
+    "heaviest_users": """
+        select user_id, requests, total_tokens, total_cost_usd, errors
+        from {schema}.rpt_user_usage_30d
+        order by total_cost_usd desc nulls last, requests desc, user_id limit 15""",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "hex") and type(value).__name__ == "UUID":
+        return str(value)
+    return value
+
+
+def collect(conninfo: str, *, as_role: str | None, timezone_name: str) -> DashboardData:
+    """Read the marts (as the BI role when given) for the 30-day window they end on."""
+    data = DashboardData(timezone=timezone_name)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        if as_role:
+            connection.execute(sql.SQL("set role {}").format(sql.Identifier(as_role)))
+        schema = sql.Identifier(marts_schema()).as_string(connection)
+        window = connection.execute(
+            f"select window_start_date, window_end_date from {schema}.fct_model_comparison limit 1"
+        ).fetchone()
+        if window is None:  # no traffic in the window: fall back to the daily facts
+            window = connection.execute(
+                f"select max(request_date) - 29, max(request_date) "
+                f"from {schema}.fct_daily_off_topic"
+            ).fetchone()
+        data.window_start, data.window_end = window if window else (None, None)
+        bounds = {"start": data.window_start, "end": data.window_end}
+        for name, query in QUERIES.items():
+            cursor = connection.execute(query.format(schema=schema).encode(), bounds)
+            columns = [column.name for column in cursor.description or []]
+            rows = [
+                {column: _plain(value) for column, value in zip(columns, row, strict=True)}
+                for row in cursor.fetchall()
+            ]
+            setattr(data, name, rows)
+    return data
+
+
+def _range(data: DashboardData) -> str:
+    return f"{data.window_start} to {data.window_end}, days in {data.timezone}"
+
+
+def cost_figure(data: DashboardData) -> go.Figure:
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    days = sorted({row["request_date"] for row in data.daily_cost})
+    for model in sorted({row["model"] for row in data.daily_cost}):
+        by_day = {r["request_date"]: r for r in data.daily_cost if r["model"] == model}
+        figure.add_trace(
+            go.Bar(
+                name=model,
+                x=days,
+                y=[(by_day.get(day) or {}).get("total_cost_usd") or 0 for day in days],
+            ),
+            secondary_y=False,
+        )
+    unpriced_share = []
+    for day in days:
+        rows = [r for r in data.daily_cost if r["request_date"] == day]
+        requests = sum(r["requests"] for r in rows)
+        unpriced = sum(r["unpriced_requests"] for r in rows)
+        unpriced_share.append(unpriced / requests if requests else 0)
+    figure.add_trace(
+        go.Scatter(
+            name="unpriced share of model calls (cost unknown, not in bars)",
+            x=days,
+            y=unpriced_share,
+            mode="lines+markers",
+            line={"dash": "dot", "color": "black"},
+        ),
+        secondary_y=True,
+    )
+    figure.update_layout(
+        barmode="stack",
+        title=f"Daily token cost by model, USD ({_range(data)})",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    figure.update_yaxes(title_text="USD", secondary_y=False)
+    figure.update_yaxes(title_text="unpriced share", tickformat=".0%", secondary_y=True)
+    return figure
+
+
+def latency_figure(data: DashboardData) -> go.Figure:
+    figure = make_subplots(rows=2, cols=2, subplot_titles=STEPS, shared_xaxes=True)
+    colors = {"p50_ms": "#1f77b4", "p95_ms": "#ff7f0e", "p99_ms": "#d62728"}
+    for index, step in enumerate(STEPS):
+        rows = [r for r in data.daily_latency if r["step"] == step]
+        for measure, color in colors.items():
+            figure.add_trace(
+                go.Scatter(
+                    name=measure.replace("_ms", ""),
+                    x=[r["request_date"] for r in rows],
+                    y=[r[measure] for r in rows],
+                    line={"color": color},
+                    legendgroup=measure,
+                    showlegend=index == 0,
+                ),
+                row=index // 2 + 1,
+                col=index % 2 + 1,
+            )
+    figure.update_layout(
+        title=f"Step latency p50 / p95 / p99, ms, successful requests ({_range(data)})",
+        height=600,
+    )
+    return figure
+
+
+def errors_figure(data: DashboardData) -> go.Figure:
+    figure = make_subplots(
+        rows=1, cols=2, column_widths=[0.65, 0.35],
+        subplot_titles=("error rate per day by type", "errors by failed step (window)"),
+    )  # fmt: skip
+    days = sorted({row["request_date"] for row in data.daily_errors})
+    for error_type in sorted({row["error_type"] for row in data.daily_errors}):
+        by_day = {r["request_date"]: r for r in data.daily_errors if r["error_type"] == error_type}
+        figure.add_trace(
+            go.Bar(
+                name=error_type,
+                x=days,
+                y=[(by_day.get(day) or {}).get("error_rate") or 0 for day in days],
+                legendgroup=error_type,
+            ),
+            row=1,
+            col=1,
+        )
+        rows = [r for r in data.errors_by_step if r["error_type"] == error_type]
+        figure.add_trace(
+            go.Bar(
+                name=error_type,
+                x=[r["failed_step"] for r in rows],
+                y=[r["errors"] for r in rows],
+                legendgroup=error_type,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
+    figure.update_layout(barmode="stack", title=f"Errors by type and failed step ({_range(data)})")
+    figure.update_yaxes(tickformat=".1%", row=1, col=1)
+    return figure
+
+
+def off_topic_figure(data: DashboardData) -> go.Figure:
+    figure = go.Figure(
+        go.Scatter(
+            name="off-topic rate",
+            x=[r["request_date"] for r in data.daily_off_topic],
+            y=[r["off_topic_rate"] for r in data.daily_off_topic],
+            mode="lines+markers",
+        )
+    )
+    figure.update_layout(title=f"Off-topic rate per day ({_range(data)})")
+    figure.update_yaxes(tickformat=".1%")
+    return figure
+
+
+def _table(headers: list[str], columns: list[list[Any]], title: str) -> go.Figure:
+    figure = go.Figure(
+        go.Table(
+            header={"values": headers, "align": "left", "fill_color": "#e8eef7"},
+            cells={"values": columns, "align": "left"},
+        )
+    )
+    figure.update_layout(title=title, height=420)
+    return figure
+
+
+def fingerprints_figure(data: DashboardData) -> go.Figure:
+    rows = data.top_fingerprints
+    return _table(
+        ["occurrences", "errors", "avg exec ms", "example SQL (most recent)"],
+        [
+            [r["occurrences"] for r in rows],
+            [r["errors"] for r in rows],
+            [round(r["avg_sql_execution_ms"] or 0, 1) for r in rows],
+            [html.escape(" ".join((r["example_sql"] or "").split()))[:300] for r in rows],
+        ],
+        "Top SQL fingerprints, all history (times in UTC)",
+    )
+
+
+def models_figure(data: DashboardData) -> go.Figure:
+    rows = data.model_comparison
+    return _table(
+        ["SQL model", "response model", "requests", "error rate", "p95 NL-to-SQL ms",
+         "p95 response ms", "p95 TTFB ms", "avg cost USD"],
+        [
+            [r["sql_model"] for r in rows],
+            [r["response_model"] for r in rows],
+            [r["requests"] for r in rows],
+            [f"{r['error_rate']:.2%}" for r in rows],
+            [round(r["p95_nl_to_sql_ms"] or 0) for r in rows],
+            [round(r["p95_response_generation_ms"] or 0) for r in rows],
+            [round(r["p95_ttfb_ms"] or 0) for r in rows],
+            ["unpriced" if r["avg_cost_usd"] is None else f"{r['avg_cost_usd']:.6f}"
+             for r in rows],
+        ],
+        f"Model comparison ({_range(data)})",
+    )  # fmt: skip
+
+
+def users_figure(data: DashboardData) -> go.Figure:
+    rows = list(reversed(data.heaviest_users))
+    figure = go.Figure(
+        go.Bar(
+            name="cost USD",
+            orientation="h",
+            y=[r["user_id"] for r in rows],
+            x=[r["total_cost_usd"] or 0 for r in rows],
+            text=[f"{r['requests']} requests" for r in rows],
+        )
+    )
+    figure.update_layout(
+        title=f"Heaviest users by cost, last 30 days (user ids only; {_range(data)})",
+        height=520,
+        margin={"l": 320},
+    )
+    return figure
+
+
+FIGURES = (
+    ("cost", cost_figure),
+    ("latency", latency_figure),
+    ("errors", errors_figure),
+    ("off_topic", off_topic_figure),
+    ("fingerprints", fingerprints_figure),
+    ("models", models_figure),
+    ("users", users_figure),
+)
+
+
+def build_figures(data: DashboardData) -> dict[str, go.Figure]:
+    return {name: make(data) for name, make in FIGURES}
+
+
+def render(data: DashboardData) -> str:
+    """The whole page: Plotly's JavaScript once, then every chart, then the data as JSON."""
+    figures = build_figures(data)
+    parts = []
+    for index, (name, figure) in enumerate(figures.items()):
+        parts.append(
+            f'<section id="chart-{name}">'
+            + to_html(
+                figure,
+                full_html=False,
+                include_plotlyjs=index == 0,
+                div_id=f"plot-{name}",
+                config={"displaylogo": False},
+            )
+            + "</section>"
+        )
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    payload = json.dumps(data.__dict__, default=str).replace("</", "<\\/")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>chat-telemetry dashboard</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; }}
+section {{ margin-bottom: 32px; }}
+</style></head>
+<body>
+<h1>chat-telemetry</h1>
+<p>From the marts in schema <code>{html.escape(marts_schema())}</code>, read with the BI role.
+Window {data.window_start} to {data.window_end}; calendar days in {html.escape(data.timezone)}.
+Generated {generated}.</p>
+{"".join(parts)}
+<script type="application/json" id="dashboard-data">{payload}</script>
+</body></html>
+"""
+
+
+def write(conninfo: str, output: Path, *, as_role: str | None, timezone_name: str) -> Path:
+    data = collect(conninfo, as_role=as_role, timezone_name=timezone_name)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(data), encoding="utf-8")
+    return output
+
+
+def reporting_timezone() -> str:
+    return os.environ.get("CHAT_TELEMETRY_REPORTING_TIMEZONE", "UTC")
