@@ -21,6 +21,7 @@ DEMO_REQUESTS_PER_DAY ?= 2000
 DEMO_USERS ?= 300
 DEMO_SEED ?= 7
 BENCH_ROWS ?= 1000000
+BENCH_DAYS ?= 30
 
 .PHONY: help venv db-up db-down db-url bootstrap lint format test pytest dbt-check demo \
         simulate dbt-build summary report bench bench-tiny clean
@@ -105,4 +106,4 @@ clean:
 
 # Writer, dbt and report benchmarks in a scratch database; BENCH_ROWS rows (default 1M).
 bench: $(STAMP)
-	$(PY) -m chat_telemetry.benchmark --rows $(BENCH_ROWS)
+	$(PY) -m chat_telemetry.benchmark --rows $(BENCH_ROWS) --days $(BENCH_DAYS)

@@ -247,14 +247,17 @@ def off_topic_figure(data: DashboardData) -> go.Figure:
     return figure
 
 
-def _table(headers: list[str], columns: list[list[Any]], title: str) -> go.Figure:
+def _table(
+    headers: list[str], columns: list[list[Any]], title: str, row_height: int = 30
+) -> go.Figure:
     figure = go.Figure(
         go.Table(
             header={"values": headers, "align": "left", "fill_color": "#e8eef7"},
             cells={"values": columns, "align": "left"},
         )
     )
-    figure.update_layout(title=title, height=420)
+    rows = len(columns[0]) if columns else 0
+    figure.update_layout(title=title, height=160 + row_height * max(rows, 1))
     return figure
 
 
@@ -269,6 +272,7 @@ def fingerprints_figure(data: DashboardData) -> go.Figure:
             [html.escape(" ".join((r["example_sql"] or "").split()))[:300] for r in rows],
         ],
         "Top SQL fingerprints, all history (times in UTC)",
+        row_height=75,
     )
 
 

@@ -69,14 +69,16 @@ def _log(message: str) -> None:
 # ------------------------------------------------------------------ database
 
 
-def prepare_database() -> database.Connection:
+def prepare_database(name: str = BENCH_DATABASE) -> database.Connection:
+    """A scratch database: recreated on the embedded server; with PG* set, that database,
+    emptied of telemetry and marts (never point the benchmark at production)."""
     environ = {k: v for k, v in os.environ.items() if k != "CHAT_TELEMETRY_DATABASE"}
     server = database.resolve(environ)
     if server.is_embedded:
         with psycopg.connect(server.conninfo(), autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{BENCH_DATABASE}" with (force)')
-            admin.execute(f'create database "{BENCH_DATABASE}"')
-        server = replace(server, database=BENCH_DATABASE)
+            admin.execute(f'drop database if exists "{name}" with (force)')
+            admin.execute(f'create database "{name}"')
+        server = replace(server, database=name)
     bootstrap.apply(server.conninfo())
     with psycopg.connect(server.conninfo(), autocommit=True) as connection:
         connection.execute("truncate public.chat_telemetry_log")
@@ -281,15 +283,21 @@ def measure_reports(conninfo: str, window_start: date, window_end: date, repeats
 # ------------------------------------------------------------------ the run
 
 
-def run(rows: int, seed: int, repeats: int) -> dict[str, Any]:
+def run(
+    rows: int,
+    seed: int,
+    repeats: int,
+    database_name: str = BENCH_DATABASE,
+    days: int = DAYS,
+) -> dict[str, Any]:
     total_started = time.perf_counter()
-    connection = prepare_database()
+    connection = prepare_database(database_name)
     conninfo = connection.conninfo()
     # History ends yesterday; the incremental step adds today, the marts' default as_of_date.
     end_date = datetime.now(timezone.utc).date() - timedelta(days=1)
-    per_day = max(1, round(rows / DAYS / 0.9))  # the weekly rhythm averages about 0.9
+    per_day = max(1, round(rows / days / 0.9))  # the weekly rhythm averages about 0.9
     settings = WorkloadSettings(
-        days=DAYS + 1, requests_per_day=per_day, users=max(50, rows // 200), seed=seed,
+        days=days + 1, requests_per_day=per_day, users=max(50, rows // 200), seed=seed,
         end_date=end_date + timedelta(days=1),
     )  # fmt: skip
     _log(f"database: {connection.describe()} (PostgreSQL {_server_version(conninfo)})")
@@ -350,7 +358,8 @@ def run(rows: int, seed: int, repeats: int) -> dict[str, Any]:
     return {
         "rows": loaded + added,
         "machine": {**machine(), "postgres": _server_version(conninfo)},
-        "command": f"make bench BENCH_ROWS={rows}",
+        "days": days,
+        "command": f"make bench BENCH_ROWS={rows} BENCH_DAYS={days}",
         "writer": writer_results,
         "dbt": {
             "full_build_s": full_build_s,
@@ -377,7 +386,10 @@ def print_table(results: dict[str, Any]) -> None:
     dbt_results = results["dbt"]
     machine_info = results["machine"]
     print()
-    print(f"chat-telemetry benchmark: {results['rows']:,} rows, {results['total_s']}s")
+    print(
+        f"chat-telemetry benchmark: {results['rows']:,} rows over {results['days']} days, "
+        f"{results['total_s']}s"
+    )
     print(
         f"machine: {machine_info['cpu']}, {machine_info['cores']} cores, "
         f"{machine_info['memory_gb']} GB, PostgreSQL {machine_info['postgres']}"
@@ -426,8 +438,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--output", type=Path, default=RESULTS_PATH)
+    parser.add_argument("--days", type=int, default=int(os.environ.get("BENCH_DAYS", DAYS)))
+    parser.add_argument("--database", default=BENCH_DATABASE, help="embedded server only")
     arguments = parser.parse_args(argv)
-    results = run(arguments.rows, arguments.seed, arguments.repeats)
+    results = run(
+        arguments.rows, arguments.seed, arguments.repeats, arguments.database, arguments.days
+    )
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print_table(results)
