@@ -44,3 +44,22 @@
         and {{ date_column }} >= {{ date_literal(start_date) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    The configuration every daily incremental model shares: rebuild whole days
+    (delete+insert on request_date) and let new columns in without a full refresh. Models
+    call `{{ config(**daily_incremental_config()) }}`; `indexed=true` adds an index on
+    request_date for large intermediate tables, whose delete would otherwise scan them.
+-#}
+{% macro daily_incremental_config(indexed=false) -%}
+    {%- set settings = {
+        'materialized': 'incremental',
+        'unique_key': 'request_date',
+        'incremental_strategy': 'delete+insert',
+        'on_schema_change': 'append_new_columns',
+    } -%}
+    {%- if indexed -%}
+        {%- do settings.update({'indexes': [{'columns': ['request_date']}]}) -%}
+    {%- endif -%}
+    {{ return(settings) }}
+{%- endmacro %}

@@ -1,15 +1,7 @@
 -- One row per chat request, narrow: the columns the model comparison needs, with the request's
 -- cost (both steps, NULL unless every step that ran is priced). Incremental, so that windowed
 -- marts read a slim table instead of repricing raw history on every run.
-{{
-    config(
-        materialized='incremental',
-        unique_key='request_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        indexes=[{'columns': ['request_date']}],
-    )
-}}
+{{ config(**daily_incremental_config(indexed=true)) }}
 
 with
 

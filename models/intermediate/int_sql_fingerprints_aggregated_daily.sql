@@ -1,15 +1,7 @@
 -- One row per request_date and SQL fingerprint: the daily building block of
 -- fct_sql_fingerprints, incremental so that the all-time fingerprint mart never rescans
 -- history. Sums and counts (not averages) so that days add up exactly.
-{{
-    config(
-        materialized='incremental',
-        unique_key='request_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        indexes=[{'columns': ['request_date']}],
-    )
-}}
+{{ config(**daily_incremental_config(indexed=true)) }}
 
 with
 

@@ -1,13 +1,6 @@
 -- Errors per request_date, error_type and failed_step (NULL shown as 'unknown'), with the
 -- day's request count for the rate.
-{{
-    config(
-        materialized='incremental',
-        unique_key='request_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(**daily_incremental_config()) }}
 
 with
 

@@ -1,12 +1,5 @@
 -- Latency statistics per request_date and step, over successful requests that have the value.
-{{
-    config(
-        materialized='incremental',
-        unique_key='request_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(**daily_incremental_config()) }}
 
 with
 

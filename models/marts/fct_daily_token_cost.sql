@@ -1,12 +1,5 @@
 -- Token usage and cost per request_date, step and model (as recorded).
-{{
-    config(
-        materialized='incremental',
-        unique_key='request_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(**daily_incremental_config()) }}
 
 with
 

@@ -1,12 +1,5 @@
 -- Usage per request_date and user: requests, tokens of both steps, cost, errors, off-topic.
-{{
-    config(
-        materialized='incremental',
-        unique_key='request_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(**daily_incremental_config()) }}
 
 with
 
