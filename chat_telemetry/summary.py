@@ -156,6 +156,9 @@ Where the marts are
   database: {connection.describe()}
   schema:   {schema}  (staging and intermediate models live apart, unreadable to BI)
   BI role:  {role}  (SELECT on {schema}.* only; no access to raw telemetry)
-Connect a BI tool: give it a login role that is a member of {role}, e.g.
-  psql "{connection.conninfo()}" -c "create role metabase login password '...' in role {role}"
-  then connect with user=metabase and read {schema}.fct_* and {schema}.rpt_*."""
+Connect a BI tool: give it a login role that is a member of {role}, e.g. (make psql opens
+a psql session on this database)
+  create role metabase login password '...' in role {role};
+then connect with user=metabase to {connection.conninfo()}
+and read {schema}.fct_* and {schema}.rpt_*. The embedded server listens on a unix socket
+only; for a BI tool over TCP, point PG* at a server you run (README: Supabase)."""

@@ -109,6 +109,8 @@ class WorkloadSettings:
     error_rate: float = 0.045
     off_topic_rate: float = 0.06
     conversation_continue_rate: float = 0.6
+    # No request after this instant (the demo passes "now", so today is only partly there).
+    not_after: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,8 @@ class WorkloadGenerator:
             elapsed += gap
             busy_fraction = elapsed / (total * 1.0001)
             arrivals.append(start + timedelta(seconds=self._clock_seconds(busy_fraction)))
+        if self.settings.not_after is not None:
+            arrivals = [at for at in arrivals if at <= self.settings.not_after]
         return arrivals
 
     def _clock_seconds(self, busy_fraction: float) -> float:
