@@ -16,8 +16,8 @@ def run(*arguments: str) -> str:
 
 
 def test_exec_passes_the_database_and_every_option_through(server):
-    printed = run("exec", "--", sys.executable, "-c",
-                  "import os, sys; print(os.environ['PGHOST'], sys.argv[1:])", "-x", "--flag")  # fmt: skip
+    script = "import os, sys; print(os.environ['PGHOST'], sys.argv[1:])"
+    printed = run("exec", "--", sys.executable, "-c", script, "-x", "--flag")
     assert printed.split(" ", 1)[0] == server.host
     assert "['-x', '--flag']" in printed
 
