@@ -46,12 +46,17 @@
 {%- endmacro %}
 
 {#-
-    The configuration every daily incremental model shares: rebuild whole days
-    (delete+insert on request_date) and let new columns in without a full refresh. Models
-    call `{{ config(**daily_incremental_config()) }}`; `indexed=true` adds an index on
-    request_date for large intermediate tables, whose delete would otherwise scan them.
+    The configuration every daily incremental model shares: rebuild whole days of
+    request_date and let new columns in without a full refresh. Models call
+    `{{ config(**daily_incremental_config()) }}`. On Postgres that is delete+insert on
+    request_date (`indexed=true` adds an index there for large intermediate tables, whose
+    delete would otherwise scan them); on Spark, an insert_overwrite of request_date partitions.
 -#}
 {% macro daily_incremental_config(indexed=false) -%}
+    {{ return(adapter.dispatch('daily_incremental_config', 'chat_telemetry')(indexed)) }}
+{%- endmacro %}
+
+{% macro default__daily_incremental_config(indexed) -%}
     {%- set settings = {
         'materialized': 'incremental',
         'unique_key': 'request_date',
@@ -62,4 +67,14 @@
         {%- do settings.update({'indexes': [{'columns': ['request_date']}]}) -%}
     {%- endif -%}
     {{ return(settings) }}
+{%- endmacro %}
+
+{% macro spark__daily_incremental_config(indexed) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'insert_overwrite',
+        'partition_by': ['request_date'],
+        'file_format': 'parquet',
+        'on_schema_change': 'append_new_columns',
+    }) }}
 {%- endmacro %}

@@ -492,3 +492,36 @@ def test_a_log_id_taken_by_another_row_is_redrawn_not_mistaken_for_a_duplicate(
     [row] = rows_of(shared_db, user_id)
     assert row["user_question"] == "mine" and row["log_id"] != taken
     assert writer.stats()["written"] == 1
+
+
+def test_logs_never_carry_the_payload(shared_db, caplog, monkeypatch):
+    """Fault injection: a repair that fails with the question in its message, a rejected row
+    whose server error quotes the row, and an invalid record: none of it reaches the logs."""
+    import logging
+
+    from telemetry_writer import writer as writer_module
+
+    secret = "my-salary-is-123456"
+    user_id = make_user(shared_db)
+    missing_user = uuid.uuid4()
+    real_repair = writer_module.repair
+
+    def failing_repair(values, limits, repairs):
+        if values[1] == f"boom {secret}":
+            raise ValueError(f"cannot repair {values[1]}")
+        return real_repair(values, limits, repairs)
+
+    monkeypatch.setattr(writer_module, "repair", failing_repair)
+    caplog.set_level(logging.DEBUG, logger="telemetry_writer")
+    writer = new_writer(shared_db)
+    writer.persist(TelemetryRecord(user_id, f"boom {secret}"))
+    writer.persist(TelemetryRecord(missing_user, f"rejected {secret}"))
+    writer.persist(TelemetryRecord("not-a-uuid", f"invalid {secret}"))
+    writer.persist(TelemetryRecord(user_id, f"kept \x00 {secret}", error_type=secret))
+    assert writer.close(10)
+    stats = writer.stats()
+    assert stats["dropped"]["invalid"] == 2 and stats["dropped"]["rejected"] == 1
+    assert caplog.records, "the writer said what happened"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert secret not in logged
+    assert "ValueError" in logged and "SQLSTATE 23503" in logged

@@ -7,8 +7,10 @@ fixed text; this module adds only how many times it happened since the last line
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+import traceback
 
 
 class RateLimitedLog:
@@ -19,7 +21,7 @@ class RateLimitedLog:
         self._last_emitted: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
 
-    def _emit(self, level: int, key: str, message: str, exc_info: bool = False) -> None:
+    def _emit(self, level: int, key: str, message: str) -> None:
         if not self._logger.isEnabledFor(level):
             return
         now = time.monotonic()
@@ -32,7 +34,7 @@ class RateLimitedLog:
             self._last_emitted[key] = now
         if suppressed:
             message = f"{message} (and {suppressed} more times in the last {self._interval_s:.0f}s)"
-        self._logger.log(level, message, exc_info=exc_info)
+        self._logger.log(level, message)
 
     def info(self, key: str, message: str) -> None:
         self._emit(logging.INFO, key, message)
@@ -44,5 +46,15 @@ class RateLimitedLog:
         self._emit(logging.ERROR, key, message)
 
     def exception(self, key: str, message: str) -> None:
-        # The traceback names our code only; values stay out of the message.
-        self._emit(logging.ERROR, key, message, exc_info=True)
+        """Log the current exception's type and where it was raised, never its message: an
+        exception's text can quote the values it failed on (a question, a row)."""
+        error_type, _, trace = sys.exc_info()
+        where = ""
+        if trace is not None:
+            frames = traceback.extract_tb(trace)
+            where = " at " + " <- ".join(
+                f"{frame.name} ({frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})"
+                for frame in reversed(frames[-3:])
+            )
+        name = error_type.__name__ if error_type is not None else "error"
+        self._emit(logging.ERROR, key, f"{message}: {name}{where}")
