@@ -525,3 +525,28 @@ def test_logs_never_carry_the_payload(shared_db, caplog, monkeypatch):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert secret not in logged
     assert "ValueError" in logged and "SQLSTATE 23503" in logged
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_the_default_writer_works_in_a_forked_worker(shared_db):
+    """A pre-fork server (gunicorn-style): the parent persists, forks, the child persists and
+    exits normally; each process's atexit hook writes its own records, none twice."""
+    user_id = make_user(shared_db)
+    environ = {**os.environ, "TELEMETRY_DATABASE_URL": shared_db.conninfo()}
+    code = (
+        "import os, sys\n"
+        "from telemetry_writer import TelemetryRecord, persist_telemetry, get_default_writer\n"
+        f"user = '{user_id}'\n"
+        "persist_telemetry(TelemetryRecord(user_id=user, user_question='parent 1'))\n"
+        "get_default_writer().flush(10)\n"
+        "persist_telemetry(TelemetryRecord(user_id=user, user_question='parent 2'))\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    persist_telemetry(TelemetryRecord(user_id=user, user_question='child'))\n"
+        "    sys.exit(0)\n"
+        "_, status = os.waitpid(child, 0)\n"
+        "sys.exit(os.waitstatus_to_exitcode(status))\n"
+    )
+    run_python(code, environ)
+    questions = sorted(row["user_question"] for row in rows_of(shared_db, user_id))
+    assert questions == ["child", "parent 1", "parent 2"]

@@ -19,6 +19,17 @@ _lock = threading.Lock()
 _default: TelemetryWriter | None = None
 
 
+def _new_lock_in_child() -> None:
+    # Another thread may have held the lock when the process forked; the child's copy would
+    # then stay locked forever. The writer itself re-initialises in the child on its own.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
 def get_default_writer() -> TelemetryWriter:
     """The shared writer, made from the environment (`TELEMETRY_DATABASE_URL`, else `PG*`)."""
     global _default

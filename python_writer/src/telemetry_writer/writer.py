@@ -119,7 +119,6 @@ class TelemetryWriter:
         self._retry = retry or RetryPolicy()
         self._text_limits = text_limits or TextLimits()
         self._connect_timeout_s = max(1, round(connect_timeout_s))
-        self._messages = RateLimitedLog(_log)
         self._reset_process_state()
         _live_writers.add(self)
 
@@ -190,6 +189,7 @@ class TelemetryWriter:
         """Everything that must be new in each process (at start, and in a fork's child)."""
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=self._max_queue_size)
         self._stats = WriterStats()
+        self._messages = RateLimitedLog(_log)
         self._flush_requested = threading.Event()
         self._stopping = threading.Event()
         self._start_lock = threading.Lock()
