@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -97,7 +98,7 @@ def _plain(value: Any) -> Any:
         return float(value)
     if isinstance(value, (date, datetime)):
         return value.isoformat()
-    if hasattr(value, "hex") and type(value).__name__ == "UUID":
+    if isinstance(value, uuid.UUID):
         return str(value)
     return value
 

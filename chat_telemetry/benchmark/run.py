@@ -30,7 +30,12 @@ from telemetry_writer.repair import COPY_COLUMNS, TextLimits, repair
 from chat_telemetry import bootstrap, database
 from chat_telemetry.benchmark.reports import REPORTS
 from chat_telemetry.workload.generator import WorkloadGenerator, WorkloadSettings
-from chat_telemetry.workload.loader import COPY_CONVERSATIONS, analyze_telemetry
+from chat_telemetry.workload.loader import (
+    analyze_telemetry,
+    create_users,
+    reset_demo_data,
+    write_days,
+)
 
 BENCH_DATABASE = "chat_telemetry_bench"
 RESULTS_PATH = database.PROJECT_ROOT / "bench" / "results.json"
@@ -80,9 +85,9 @@ def prepare_database(name: str = BENCH_DATABASE) -> database.Connection:
             admin.execute(f'create database "{name}"')
         server = replace(server, database=name)
     bootstrap.apply(server.conninfo())
+    reset_demo_data(server.conninfo())
     with psycopg.connect(server.conninfo(), autocommit=True) as connection:
         connection.execute("truncate public.chat_telemetry_log")
-        connection.execute("delete from auth.users where email like '%@bench.invalid'")
         for schema in ("analytics", "analytics_internal"):
             connection.execute(f"drop schema if exists {schema} cascade")
     return server
@@ -105,40 +110,15 @@ def _sample_records(generator: WorkloadGenerator, count: int) -> list[TelemetryR
     return records
 
 
-def _create_population(conninfo: str, generator: WorkloadGenerator) -> None:
-    users = [
-        (user.user_id, user.email.replace("demo.chat-telemetry.invalid", "bench.invalid"))
-        for user in generator.users
-    ]
-    with psycopg.connect(conninfo, autocommit=True) as connection, connection.cursor() as cursor:
-        cursor.executemany(
-            "insert into auth.users (id, email) values (%s, %s) on conflict do nothing", users
-        )
-
-
-def _copy_conversations(conninfo: str, conversations: list[Any]) -> None:
-    with (
-        psycopg.connect(conninfo, autocommit=True) as connection,
-        connection.cursor() as cursor,
-        cursor.copy(COPY_CONVERSATIONS) as copy,
-    ):
-        for conversation in conversations:
-            copy.write_row(
-                (conversation.conversation_id, conversation.user_id, conversation.created_at)
-            )
-
-
 def measure_writer(conninfo: str, settings: WorkloadSettings, rows: int) -> dict[str, Any]:
     """Caller cost, writer throughput, per-row INSERT and bare COPY, on the same rows."""
     generator = WorkloadGenerator(replace(settings, seed=settings.seed + 1000))
-    _create_population(conninfo, generator)
+    create_users(conninfo, generator)
     records = _sample_records(generator, rows)
-    _copy_conversations(conninfo, generator.conversations)
-    for record in records:  # Conversations exist; drop links to ones made after the sample.
-        record.conversation_id = None
-
     # 1. The caller's cost of persist, with a queue large enough that nothing is dropped.
     writer = TelemetryWriter(conninfo, max_queue_size=rows + 1, batch_size=5_000)
+    # The sample's conversations first (no records yet): foreign keys are checked for real.
+    write_days(conninfo, [(settings.end_date, generator.conversations, [])], writer)
     costs_ns = []
     started = time.perf_counter()
     for record in records:
@@ -195,17 +175,6 @@ def measure_writer(conninfo: str, settings: WorkloadSettings, rows: int) -> dict
 
 
 # ------------------------------------------------------------------ loading and dbt
-
-
-def load_days(conninfo: str, days: list[tuple[date, list, list]], writer: TelemetryWriter) -> int:
-    written = 0
-    for _, conversations, records in days:
-        _copy_conversations(conninfo, conversations)
-        for record in records:
-            writer.persist(record)
-        written += len(records)
-        writer.flush(timeout=600)
-    return written
 
 
 def dbt(connection: database.Connection, *arguments: str) -> tuple[float, float]:
@@ -307,7 +276,7 @@ def run(
     writer_results = measure_writer(conninfo, settings, writer_rows)
 
     generator = WorkloadGenerator(settings)
-    _create_population(conninfo, generator)
+    create_users(conninfo, generator)
     all_days = list(generator.iter_days())
     history, new_day = all_days[:-1], all_days[-1]
     writer = TelemetryWriter(conninfo, max_queue_size=200_000, batch_size=5_000)
@@ -319,7 +288,7 @@ def run(
     for share in (0.1, 0.3, 1.0):
         upto = max(1, round(len(history) * share))
         started = time.perf_counter()
-        loaded += load_days(conninfo, history[days_loaded:upto], writer)
+        loaded += write_days(conninfo, history[days_loaded:upto], writer)
         days_loaded = upto
         analyze_telemetry(conninfo)
         _log(f"loaded {loaded:,} rows ({time.perf_counter() - started:.0f}s); builds")
@@ -344,7 +313,7 @@ def run(
     late_count = max(1, round(len(records) * LATE_ROWS_SHARE))
     for record in records[:late_count]:
         record.created_at -= timedelta(days=1)
-    added = load_days(conninfo, [new_day], writer)
+    added = write_days(conninfo, [new_day], writer)
     writer.close(60)
     analyze_telemetry(conninfo)
     _log(f"added {added:,} rows ({late_count:,} late); incremental build")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import psycopg
-from telemetry_writer import TelemetryWriter
+from telemetry_writer import TelemetryRecord, TelemetryWriter
 
-from chat_telemetry.workload.generator import WorkloadGenerator, WorkloadSettings
+from chat_telemetry.workload.generator import Conversation, WorkloadGenerator, WorkloadSettings
 
 DEMO_EMAIL_DOMAIN = "@demo.chat-telemetry.invalid"
 COPY_CONVERSATIONS = (
@@ -42,12 +44,45 @@ def analyze_telemetry(conninfo: str) -> None:
         )
 
 
-def _create_users(connection: psycopg.Connection[Any], generator: WorkloadGenerator) -> None:
-    with connection.cursor() as cursor:
+def create_users(conninfo: str, generator: WorkloadGenerator) -> None:
+    """The workload's users in auth.users (existing ones are left as they are)."""
+    with psycopg.connect(conninfo, autocommit=True) as connection, connection.cursor() as cursor:
         cursor.executemany(
             "insert into auth.users (id, email) values (%s, %s) on conflict (id) do nothing",
             [(user.user_id, user.email) for user in generator.users],
         )
+
+
+def write_days(
+    conninfo: str,
+    days: Iterable[tuple[date, list[Conversation], list[TelemetryRecord]]],
+    writer: TelemetryWriter,
+    on_day: Callable[[int, int], None] | None = None,
+) -> int:
+    """Create each day's new conversations, then persist its records through the writer;
+    returns how many records were persisted. `on_day(requests, conversations)` after each."""
+    requests = 0
+    conversations = 0
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        for _, new_conversations, records in days:
+            with connection.cursor() as cursor, cursor.copy(COPY_CONVERSATIONS) as copy:
+                for conversation in new_conversations:
+                    copy.write_row(
+                        (
+                            conversation.conversation_id,
+                            conversation.user_id,
+                            conversation.created_at,
+                        )
+                    )
+            conversations += len(new_conversations)
+            for record in records:
+                writer.persist(record)
+            requests += len(records)
+            # Keep the queue below its bound: a loader may wait, a chat request never does.
+            writer.flush(timeout=300)
+            if on_day is not None:
+                on_day(requests, conversations)
+    return requests
 
 
 def _progress(done: int, expected: int, started: float, quiet: bool) -> None:
@@ -75,30 +110,15 @@ def load_workload(
     )
     expected = settings.days * settings.requests_per_day
     started = time.perf_counter()
-    requests = 0
     conversations = 0
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        _create_users(connection, generator)
-        for _, new_conversations, records in generator.iter_days():
-            with (
-                connection.cursor() as cursor,
-                cursor.copy(COPY_CONVERSATIONS) as copy,
-            ):
-                for conversation in new_conversations:
-                    copy.write_row(
-                        (
-                            conversation.conversation_id,
-                            conversation.user_id,
-                            conversation.created_at,
-                        )
-                    )
-            conversations += len(new_conversations)
-            for record in records:
-                writer.persist(record)
-            requests += len(records)
-            # Keep the queue below its bound: a loader may wait, a chat request never does.
-            writer.flush(timeout=300)
-            _progress(requests, expected, started, quiet)
+
+    def report(requests_so_far: int, conversations_so_far: int) -> None:
+        nonlocal conversations
+        conversations = conversations_so_far
+        _progress(requests_so_far, expected, started, quiet)
+
+    create_users(conninfo, generator)
+    requests = write_days(conninfo, generator.iter_days(), writer, report)
     if own_writer:
         writer.close(timeout=300)
     else:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def _admin(server: database.Connection) -> psycopg.Connection:
     return psycopg.connect(server.conninfo(), autocommit=True)
 
 
-def _recreate(server: database.Connection, name: str, template: str | None = None) -> None:
+def recreate_database(server: database.Connection, name: str, template: str | None = None) -> None:
     with _admin(server) as admin:
         admin.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
@@ -48,21 +49,30 @@ def _recreate(server: database.Connection, name: str, template: str | None = Non
 
 @pytest.fixture(scope="session")
 def template_database(server: database.Connection) -> str:
-    _recreate(server, TEMPLATE_DATABASE)
+    recreate_database(server, TEMPLATE_DATABASE)
     bootstrap.apply(server.conninfo(TEMPLATE_DATABASE))
     return TEMPLATE_DATABASE
 
 
 @pytest.fixture(scope="session")
 def shared_db(server: database.Connection, template_database: str) -> database.Connection:
-    _recreate(server, SHARED_DATABASE, template_database)
+    recreate_database(server, SHARED_DATABASE, template_database)
     return replace(server, database=SHARED_DATABASE)
 
 
 @pytest.fixture
 def fresh_db(server: database.Connection, template_database: str) -> Iterator[database.Connection]:
-    name = f"pytest_{uuid.uuid4().hex[:12]}"
-    _recreate(server, name, template_database)
+    with scratch_database(server, template_database) as db:
+        yield db
+
+
+@contextmanager
+def scratch_database(
+    server: database.Connection, template: str, name: str | None = None
+) -> Iterator[database.Connection]:
+    """A bootstrapped database of its own (a clone of the template), dropped afterwards."""
+    name = name or f"pytest_{uuid.uuid4().hex[:12]}"
+    recreate_database(server, name, template)
     try:
         yield replace(server, database=name)
     finally:

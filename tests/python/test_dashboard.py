@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import connect, run_dbt
+from conftest import connect, run_dbt, scratch_database
 
 from chat_telemetry import dashboard
 from chat_telemetry.workload.generator import WorkloadSettings
@@ -23,29 +23,11 @@ END = date(2026, 10, 15)
 @pytest.fixture(scope="module")
 def built_db(server, template_database):
     """A database with a small workload and built marts, shared by this module's tests."""
-    from dataclasses import replace
-
-    from psycopg import sql
-
-    name = "pytest_dashboard"
-    with connect(server) as admin:
-        admin.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-        )
-        admin.execute(
-            sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(template_database)
-            )
-        )
-    db = replace(server, database=name)
-    settings = WorkloadSettings(days=5, requests_per_day=200, users=25, seed=21, end_date=END)
-    load_workload(db.conninfo(), settings, quiet=True)
-    run_dbt(db, "build", "--vars", f"{{as_of_date: '{END.isoformat()}'}}")
-    yield db
-    with connect(server) as admin:
-        admin.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-        )
+    with scratch_database(server, template_database) as db:
+        settings = WorkloadSettings(days=5, requests_per_day=200, users=25, seed=21, end_date=END)
+        load_workload(db.conninfo(), settings, quiet=True)
+        run_dbt(db, "build", "--vars", f"{{as_of_date: '{END.isoformat()}'}}")
+        yield db
 
 
 @pytest.fixture(scope="module")
