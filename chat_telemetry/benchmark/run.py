@@ -95,7 +95,15 @@ def prepare_database(name: str = BENCH_DATABASE) -> database.Connection:
 
 def _server_version(conninfo: str) -> str:
     with psycopg.connect(conninfo) as connection:
-        return str(connection.execute("show server_version").fetchone()[0])
+        row = connection.execute("show server_version").fetchone()
+        return str(row[0]) if row else "unknown"
+
+
+def _repaired(record: TelemetryRecord, limits: TextLimits) -> tuple[Any, ...]:
+    """The row the writer would COPY for this record (for the baselines)."""
+    values = snapshot(record)
+    assert values is not None
+    return repair(values, limits, Counter())
 
 
 # ------------------------------------------------------------------ writer
@@ -134,7 +142,7 @@ def measure_writer(conninfo: str, settings: WorkloadSettings, rows: int) -> dict
 
     # 2. Bare COPY of the same rows (already repaired, one transaction): the ceiling.
     limits = TextLimits()
-    prepared = [repair(snapshot(record), limits, Counter()) for record in records]
+    prepared = [_repaired(record, limits) for record in records]
     columns = ", ".join(COPY_COLUMNS)
     with psycopg.connect(conninfo, autocommit=True) as connection:
         connection.execute("set role service_role")
@@ -149,9 +157,7 @@ def measure_writer(conninfo: str, settings: WorkloadSettings, rows: int) -> dict
         copy_seconds = time.perf_counter() - started
 
         # 3. Per-row INSERT, one transaction per row, as a naive backend would do.
-        sample = [
-            repair(snapshot(record), limits, Counter()) for record in records[: min(rows, 3_000)]
-        ]
+        sample = [_repaired(record, limits) for record in records[: min(rows, 3_000)]]
         placeholders = ", ".join(["%s"] * len(COPY_COLUMNS))
         statement = f"insert into public.chat_telemetry_log ({columns}) values ({placeholders})"
         started = time.perf_counter()
@@ -207,7 +213,9 @@ def _normalise(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [tuple(value(item) for item in row) for row in rows]
 
 
-def measure_reports(conninfo: str, window_start: date, window_end: date, repeats: int) -> list:
+def measure_reports(
+    conninfo: str, window_start: date, window_end: date, repeats: int
+) -> list[dict[str, Any]]:
     results = []
     names = {
         "window_start": f"date '{window_start.isoformat()}'",
