@@ -321,3 +321,21 @@ def test_bi_role_has_no_privilege_on_raw_telemetry(shared_db):
         ).fetchone()
     assert rows == []
     assert role == (False, False)
+
+
+def test_the_bi_role_name_is_configurable(fresh_db, monkeypatch):
+    monkeypatch.setenv("CHAT_TELEMETRY_BI_ROLE", "looker_reader")
+    try:
+        bootstrap.apply(fresh_db.conninfo())
+        with connect(fresh_db) as connection:
+            role = connection.execute(
+                "select rolcanlogin, rolbypassrls from pg_roles where rolname = 'looker_reader'"
+            ).fetchone()
+            can_read_raw = connection.execute(
+                "select has_table_privilege('looker_reader', 'public.chat_telemetry_log', 'select')"
+            ).fetchone()
+        assert role == (False, False)
+        assert can_read_raw == (False,)
+    finally:
+        with connect(fresh_db) as connection:
+            connection.execute("drop role if exists looker_reader")
