@@ -1,5 +1,5 @@
 -- Usage per request_date and user: requests, tokens of both steps, cost, errors, off-topic.
-{{ config(**daily_incremental_config()) }}
+{{ config(post_hook="{{ forget_deleted_users() }}", **daily_incremental_config()) }}
 
 with
 

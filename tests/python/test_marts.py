@@ -219,3 +219,23 @@ def test_the_seven_report_analyses_run_as_the_bi_role(fresh_db):
         for path in compiled:
             result = connection.execute(path.read_text().encode()).fetchall()
             assert result, f"{path.name} returned no row"
+
+
+def test_a_deleted_user_disappears_from_the_per_user_marts(fresh_db):
+    """Older days are outside the lookback, so only the post-hook can remove the user there."""
+    rng = random.Random(77)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(4)]
+    days = [date(2025, 5, 20), date(2025, 6, 1), date(2025, 6, 12)]
+    rows = varied_rows(rng, users, days, per_day=40)
+    insert(fresh_db, rows)
+    variables = dbt_vars(date(2025, 6, 12))
+    run_dbt(fresh_db, "build", "--full-refresh", "--vars", variables)
+    gone = users[0]
+    with connect(fresh_db) as connection:
+        connection.execute("delete from auth.users where id = %s", (gone,))
+    run_dbt(fresh_db, "run", "--vars", variables)
+    remaining = [row for row in rows if row["user_id"] != gone]
+    reference = Reference(remaining, TIMEZONE, date(2025, 6, 12))
+    assert_mart_matches(fresh_db, "fct_daily_user_usage", reference.daily_user_usage())
+    assert_mart_matches(fresh_db, "rpt_user_usage_30d", reference.user_usage_30d())
+    assert all(key[1] != gone for key in read_mart(fresh_db, "fct_daily_user_usage"))
