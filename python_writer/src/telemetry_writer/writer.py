@@ -197,7 +197,6 @@ class TelemetryWriter:
         self._connection: psycopg.Connection[Any] | None = None
         self._pending: deque[list[tuple[Any, ...]]] = deque()
         self._closed = False
-        self._pid = os.getpid()
 
     def _after_fork_in_child(self) -> None:
         if self._connection is not None:
