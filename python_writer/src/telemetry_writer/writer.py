@@ -258,7 +258,7 @@ class TelemetryWriter:
         while the server inserts the previous ones; on any failure fall back to the
         retrying, splitting path with the rows repaired so far and the rest."""
         rows: list[tuple[Any, ...]] = []
-        stream = self._repair_stream(batch, rows)
+        stream = self._repair_batch(batch, rows)
         try:
             if not self._pending:
                 self._copy(stream)
@@ -272,14 +272,10 @@ class TelemetryWriter:
             self._pending.append(rows)
         self._write_pending()
 
-    def _repair_stream(
+    def _repair_batch(
         self, batch: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]
     ) -> Iterator[tuple[Any, ...]]:
-        for row in self._repair_batch(batch):
-            rows.append(row)
-            yield row
-
-    def _repair_batch(self, batch: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        """Yield each record's COPY row, also kept in `rows` for a retry; count the rest."""
         repairs: Counter[str] = Counter()
         for values in batch:
             record_repairs: Counter[str] = Counter()
@@ -296,6 +292,7 @@ class TelemetryWriter:
             if record_repairs:
                 repairs.update(record_repairs)
                 self._stats.repaired(record_repairs)
+            rows.append(row)
             yield row
         if repairs:
             self._messages.info("repairs", "repaired records: " + ", ".join(sorted(repairs)))
