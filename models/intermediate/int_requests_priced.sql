@@ -1,6 +1,6 @@
--- One row per chat request, narrow: the columns the model comparison needs, with the request's
--- cost (both steps, NULL unless every step that ran is priced). Incremental, so that windowed
--- marts read a slim table instead of repricing raw history on every run.
+-- One row per chat request, narrow: what the per-request marts need, with the tokens and cost
+-- of both steps. Incremental, so that marts read a slim table instead of repricing raw
+-- history (or the lookback, twice) on every run.
 {{ config(**daily_incremental_config(indexed=true)) }}
 
 with
@@ -18,6 +18,9 @@ request_steps as (
 costs_per_request as (
     select
         request_id,
+        sum(input_tokens) as input_tokens,
+        sum(cached_input_tokens) as cached_input_tokens,
+        sum(output_tokens) as output_tokens,
         sum(total_cost_usd) as priced_cost_usd,
         sum(case when is_priced then 0 else 1 end) as unpriced_steps
     from request_steps
@@ -41,6 +44,10 @@ joined as (
         requests.sql_output_tokens,
         requests.response_input_tokens,
         requests.response_output_tokens,
+        coalesce(costs_per_request.input_tokens, 0) as input_tokens,
+        coalesce(costs_per_request.cached_input_tokens, 0) as cached_input_tokens,
+        coalesce(costs_per_request.output_tokens, 0) as output_tokens,
+        cast(costs_per_request.priced_cost_usd as {{ type_usd() }}) as priced_cost_usd,
         coalesce(costs_per_request.unpriced_steps, 0) > 0 as has_unpriced_step,
         cast(
             case
