@@ -135,19 +135,23 @@ def _range(data: DashboardData) -> str:
     return f"{data.window_start} to {data.window_end}, days in {data.timezone}"
 
 
+def _daily_series(
+    rows: list[dict[str, Any]], group: str, value: str
+) -> tuple[list[str], dict[str, list[Any]]]:
+    """Every day of the rows, and per group the value on each day (0 where it has none)."""
+    days = sorted({row["request_date"] for row in rows})
+    series = {}
+    for name in sorted({row[group] for row in rows}):
+        by_day = {row["request_date"]: row[value] for row in rows if row[group] == name}
+        series[name] = [by_day.get(day) or 0 for day in days]
+    return days, series
+
+
 def cost_figure(data: DashboardData) -> go.Figure:
     figure = make_subplots(specs=[[{"secondary_y": True}]])
-    days = sorted({row["request_date"] for row in data.daily_cost})
-    for model in sorted({row["model"] for row in data.daily_cost}):
-        by_day = {r["request_date"]: r for r in data.daily_cost if r["model"] == model}
-        figure.add_trace(
-            go.Bar(
-                name=model,
-                x=days,
-                y=[(by_day.get(day) or {}).get("total_cost_usd") or 0 for day in days],
-            ),
-            secondary_y=False,
-        )
+    days, cost_by_model = _daily_series(data.daily_cost, "model", "total_cost_usd")
+    for model, costs in cost_by_model.items():
+        figure.add_trace(go.Bar(name=model, x=days, y=costs), secondary_y=False)
     unpriced_share = []
     for day in days:
         rows = [r for r in data.daily_cost if r["request_date"] == day]
@@ -204,16 +208,10 @@ def errors_figure(data: DashboardData) -> go.Figure:
         rows=1, cols=2, column_widths=[0.65, 0.35],
         subplot_titles=("error rate per day by type", "errors by failed step (window)"),
     )  # fmt: skip
-    days = sorted({row["request_date"] for row in data.daily_errors})
-    for error_type in sorted({row["error_type"] for row in data.daily_errors}):
-        by_day = {r["request_date"]: r for r in data.daily_errors if r["error_type"] == error_type}
+    days, rate_by_type = _daily_series(data.daily_errors, "error_type", "error_rate")
+    for error_type, rates in rate_by_type.items():
         figure.add_trace(
-            go.Bar(
-                name=error_type,
-                x=days,
-                y=[(by_day.get(day) or {}).get("error_rate") or 0 for day in days],
-                legendgroup=error_type,
-            ),
+            go.Bar(name=error_type, x=days, y=rates, legendgroup=error_type),
             row=1,
             col=1,
         )
