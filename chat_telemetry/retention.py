@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML, pinned through dbt-core
 
 from chat_telemetry.database import PROJECT_ROOT
 
