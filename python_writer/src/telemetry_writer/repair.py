@@ -103,7 +103,8 @@ def _clean_text(value: str, repairs: Counter[str]) -> str:
     return value
 
 
-def _truncate(value: str, limit: int, repairs: Counter[str]) -> str:
+def truncate(value: str, limit: int, repairs: Counter[str]) -> str:
+    """`value` cut to `limit` characters, ending in a marker that says how much was cut."""
     if len(value) <= limit:
         return value
     marker = TRUNCATION_MARKER.format(dropped=len(value) - limit)
@@ -223,7 +224,7 @@ def _as_follow_ups(value: Any, limits: TextLimits, repairs: Counter[str]) -> str
             except (TypeError, ValueError):
                 item = str(item)
         item = _clean_text(item, repairs)
-        strings.append(_truncate(item, limits.follow_up_suggestion, repairs))
+        strings.append(truncate(item, limits.follow_up_suggestion, repairs))
     if len(items) > limits.follow_up_suggestions_count:
         repairs["text_truncated"] += 1
     if coerced:
@@ -274,7 +275,7 @@ def repair(values: tuple[Any, ...], limits: TextLimits, repairs: Counter[str]) -
             continue
         if not (type(value) is str and value.isascii() and "\x00" not in value):
             value = _as_text(value, repairs)
-        row[position] = value if len(value) <= limit else _truncate(value, limit, repairs)
+        row[position] = value if len(value) <= limit else truncate(value, limit, repairs)
     for position in count_plan:
         value = row[position]
         if value is not None and not (type(value) is int and 0 <= value <= INT32_MAX):
@@ -305,11 +306,11 @@ def repair(values: tuple[Any, ...], limits: TextLimits, repairs: Counter[str]) -
 
     error_type = row[_ERROR_TYPE]
     if error_type is not None and not (isinstance(error_type, str) and error_type in ERROR_TYPES):
-        original = _truncate(_as_text(error_type, repairs) or "", 200, repairs)
+        original = truncate(_as_text(error_type, repairs) or "", 200, repairs)
         message = row[_ERROR_MESSAGE]
         note = f"[original error_type: {original}]"
         message = note if not message else f"{note} {message}"
-        row[_ERROR_MESSAGE] = _truncate(message, limits.error_message, repairs)
+        row[_ERROR_MESSAGE] = truncate(message, limits.error_message, repairs)
         row[_ERROR_TYPE] = "unexpected"
         repairs["error_type_unknown"] += 1
 
