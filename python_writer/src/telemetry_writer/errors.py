@@ -91,10 +91,12 @@ def classify_sqlstate(sqlstate: str, *, default: FailureClass) -> FailureClass:
 
 def classify_batch_error(error: BaseException, *, connection_broken: bool) -> FailureClass:
     """The class of an error raised while a batch was copied (before its COMMIT was sent)."""
-    if not isinstance(error, psycopg.Error):
-        return FailureClass.REJECTED  # a client-side error about a row (encoding, a bug)
-    if connection_broken or error.sqlstate is None:
+    if connection_broken:
         return FailureClass.CONNECTION
+    if not isinstance(error, psycopg.Error) or error.sqlstate is None:
+        # The connection is fine and the server said nothing: the client could not send a
+        # row (a value that cannot be encoded or adapted). Split like a server rejection.
+        return FailureClass.REJECTED
     return classify_sqlstate(error.sqlstate, default=FailureClass.REJECTED)
 
 
