@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 
 from conftest import make_user
 from telemetry_writer import TelemetryRecord
