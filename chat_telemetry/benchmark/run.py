@@ -124,7 +124,10 @@ def measure_writer(conninfo: str, settings: WorkloadSettings, rows: int) -> dict
     create_users(conninfo, generator)
     records = _sample_records(generator, rows)
     # 1. The caller's cost of persist, with a queue large enough that nothing is dropped.
-    writer = TelemetryWriter(conninfo, max_queue_size=rows + 1, batch_size=5_000)
+    # Bounds large enough that nothing is dropped: this measures the caller and the writer.
+    writer = TelemetryWriter(
+        conninfo, max_queue_size=rows + 1, max_queue_bytes=rows * 10_000, batch_size=5_000
+    )
     # The sample's conversations first (no records yet): foreign keys are checked for real.
     write_days(conninfo, [(settings.end_date, generator.conversations, [])], writer)
     costs_ns = []
@@ -287,7 +290,9 @@ def run(
     create_users(conninfo, generator)
     all_days = list(generator.iter_days())
     history, new_day = all_days[:-1], all_days[-1]
-    writer = TelemetryWriter(conninfo, max_queue_size=200_000, batch_size=5_000)
+    writer = TelemetryWriter(
+        conninfo, max_queue_size=200_000, max_queue_bytes=2 * 2**30, batch_size=5_000
+    )
 
     dbt(connection, "seed", "--full-refresh")
     scaling = []

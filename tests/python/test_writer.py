@@ -20,6 +20,7 @@ import pytest
 from conftest import connect, make_conversation, make_user
 from telemetry_writer import RetryPolicy, TelemetryRecord, TelemetryWriter, TextLimits
 from telemetry_writer.record import RECORD_FIELDS
+from writer_fixtures import balanced_books  # noqa: F401  (autouse: the books balance)
 
 from chat_telemetry import bootstrap, database
 
@@ -518,10 +519,10 @@ def test_logs_never_carry_the_payload(shared_db, caplog, monkeypatch):
     missing_user = uuid.uuid4()
     real_repair = writer_module.repair
 
-    def failing_repair(values, limits, repairs):
+    def failing_repair(values, limits, repairs, *rest):
         if values[1] == f"boom {secret}":
             raise ValueError(f"cannot repair {values[1]}")
-        return real_repair(values, limits, repairs)
+        return real_repair(values, limits, repairs, *rest)
 
     monkeypatch.setattr(writer_module, "repair", failing_repair)
     caplog.set_level(logging.DEBUG, logger="telemetry_writer")

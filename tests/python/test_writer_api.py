@@ -39,7 +39,7 @@ def test_memory_is_bounded_in_bytes_and_long_text_is_cut_at_persist():
     kept = stats["queued"] + stats["pending"] + stats["in_flight"]
     assert stats["dropped"]["queue_full"] == 100 - kept
     # Cut to TextLimits at persist: what the queue holds is the cut text, not the 1 MB.
-    queued_values, size, repairs = writer._ledger.queue[0]
+    queued_values, size, repairs, _ = writer._ledger.queue[0]
     assert len(queued_values[RECORD_FIELDS.index("ai_response")]) == TextLimits().ai_response
     assert repairs == {"text_truncated": 1}
     assert 100_000 < size < 250_000

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telemetry_writer import StepTimer, TelemetryRecord, TelemetryWriter, TokenUsage
 from telemetry_writer.record import RECORD_FIELDS
+from writer_fixtures import balanced_books  # noqa: F401  (autouse: the books balance)
 
 # Anything a buggy backend could put in a field: text with NULs and lone surrogates, huge and
 # negative numbers, floats, NaN, booleans, nested lists and dicts, bytes, dates.

@@ -252,9 +252,18 @@ def new_log_id() -> uuid.UUID:
     return uuid.UUID(int=_log_id_random.getrandbits(128), version=4)
 
 
-def repair(values: tuple[Any, ...], limits: TextLimits, repairs: Counter[str]) -> tuple[Any, ...]:
+_SNAPSHOT_FOLLOW_UPS: Any = object()
+
+
+def repair(
+    values: tuple[Any, ...],
+    limits: TextLimits,
+    repairs: Counter[str],
+    follow_ups: Any = _SNAPSHOT_FOLLOW_UPS,
+) -> tuple[Any, ...]:
     """The COPY row for one record snapshot; raises InvalidRecord when it cannot be kept.
 
+    `follow_ups`, when given, replaces the snapshot's suggestions (the copy `persist` took).
     Clean values take a fast path (a type check and a scan for NUL or non-ASCII); only dirty
     ones go through the helpers that repair and count.
     """
@@ -291,7 +300,9 @@ def repair(values: tuple[Any, ...], limits: TextLimits, repairs: Counter[str]) -
     if not (type(created_at) is datetime and created_at.tzinfo is not None):
         row[_CREATED_AT] = _as_created_at(created_at, repairs)
 
-    row[_FOLLOW_UPS] = _as_follow_ups(row[_FOLLOW_UPS], limits, repairs)
+    if follow_ups is _SNAPSHOT_FOLLOW_UPS:
+        follow_ups = row[_FOLLOW_UPS]
+    row[_FOLLOW_UPS] = _as_follow_ups(follow_ups, limits, repairs)
 
     off_topic = row[_OFF_TOPIC]
     if type(off_topic) is not bool:

@@ -26,6 +26,8 @@ import time
 from collections import Counter, deque
 from typing import Any
 
+from telemetry_writer.intake import QueueItem
+
 # Why a record was not written.
 DROP_REASONS = (
     "queue_full",  # at persist: max_queue_size or max_queue_bytes reached
@@ -35,8 +37,6 @@ DROP_REASONS = (
     "disabled",  # the writer is disabled (TELEMETRY_WRITER_DISABLED, or no database set)
     "internal_error",  # a bug in the writer thread: counted, logged with its type
 )
-
-QueueItem = tuple[tuple[Any, ...], int, "Counter[str] | None"]
 
 
 class Ledger:

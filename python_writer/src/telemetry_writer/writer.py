@@ -35,11 +35,11 @@ from telemetry_writer.errors import (
     classify_sqlstate,
     server_message,
 )
-from telemetry_writer.intake import admit
+from telemetry_writer.intake import IntakePlan, QueueItem, admit
 from telemetry_writer.ratelimit import RateLimitedLog
 from telemetry_writer.record import snapshot
 from telemetry_writer.repair import COPY_COLUMNS, InvalidRecord, TextLimits, new_log_id, repair
-from telemetry_writer.stats import DROP_REASONS, Ledger, QueueItem
+from telemetry_writer.stats import DROP_REASONS, Ledger
 from telemetry_writer.transport import (
     BatchFailed,
     ConnectionSettings,
@@ -156,6 +156,7 @@ class TelemetryWriter:
         self._batch_size = max(1, int(config.batch_size))
         self._flush_interval_s = max(0.001, float(config.flush_interval_s))
         self._text_limits = text_limits or TextLimits()
+        self._intake_plan = IntakePlan.of(self._text_limits)
         self.exit_timeout_s = max(0.0, float(config.exit_timeout_s))
         self._reset_process_state()
         live_writers.add(self)
@@ -173,9 +174,8 @@ class TelemetryWriter:
                 self._ledger.refuse("invalid")
                 self._messages.warning("invalid", "dropped a record that is not a TelemetryRecord")
                 return
-            item = admit(values, self._text_limits)
-            worker = self._worker
-            if worker is None or not worker.is_alive():
+            item = admit(values, self._intake_plan)
+            if not self._worker_running:
                 self._start_worker()
             if not self._ledger.offer(item, self._batch_size):
                 self._messages.warning("queue_full", "queue full: dropped a record")
@@ -260,6 +260,7 @@ class TelemetryWriter:
         self._stopping = False
         self._start_lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._worker_running = False  # cleared by the thread as it ends, however it ends
         self._connection: psycopg.Connection[Any] | None = None
         self._work: deque[_Chunk] = deque()
         self._retry_at = 0.0
@@ -281,6 +282,7 @@ class TelemetryWriter:
             if self._worker is not None:
                 self._messages.error("restart", "the writer thread had died: started a new one")
             worker = threading.Thread(target=self._run, name="telemetry-writer", daemon=True)
+            self._worker_running = True
             worker.start()
             self._worker = worker
 
@@ -307,6 +309,7 @@ class TelemetryWriter:
                     self._messages.exception("worker", "unexpected error in the writer thread")
                     self._drop_work("internal_error")
         finally:
+            self._worker_running = False
             if self._stopping:
                 self._close_connection()
 
@@ -374,10 +377,10 @@ class TelemetryWriter:
         """Yield each record's COPY row, also kept in `rows` for a retry; count the rest."""
         ledger = self._ledger
         limits = self._text_limits
-        for values, _, early_repairs in items:
+        for values, _, early_repairs, follow_ups in items:
             record_repairs: Counter[str] = early_repairs if early_repairs is not None else Counter()
             try:
-                row = repair(values, limits, record_repairs)
+                row = repair(values, limits, record_repairs, follow_ups)
             except InvalidRecord:
                 ledger.drop("invalid")
                 self._messages.warning("invalid", "dropped a record without user_id or question")
