@@ -8,13 +8,16 @@ Everything runs in one scratch database (`chat_telemetry_bench` on the embedded 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import logging
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
@@ -183,6 +186,60 @@ def measure_writer(conninfo: str, settings: WorkloadSettings, rows: int) -> dict
     }
 
 
+def _resident_bytes() -> int | None:
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure_writer_memory(count: int, answer_bytes: int = 1_000_000) -> dict[str, Any]:
+    """An outage with 1 MB answers: the byte bound, not the record count, limits memory.
+
+    The writer points at a server that does not exist, so every record stays in memory up to
+    `max_queue_bytes` (64 MB, the default) and the rest is dropped as `queue_full`. Answers
+    are cut to TextLimits at `persist`, so each record holds about 200 kB, not 1 MB.
+    """
+    bound = 64 * 2**20
+    answer = "y" * answer_bytes
+    writer_log = logging.getLogger("telemetry_writer")
+    level = writer_log.level
+    writer_log.setLevel(logging.CRITICAL)  # the outage is the point: no warnings needed
+    try:
+        writer = TelemetryWriter(
+            "host=/nonexistent/telemetry-bench dbname=none",
+            max_queue_size=count + 1,
+            max_queue_bytes=bound,
+            flush_interval_s=3600,
+        )
+        gc.collect()
+        before = _resident_bytes()
+        user_id = uuid.uuid4()
+        started = time.perf_counter()
+        for _ in range(count):
+            writer.persist(TelemetryRecord(user_id=user_id, user_question="q", ai_response=answer))
+        persist_seconds = time.perf_counter() - started
+        stats = writer.stats()
+        after = _resident_bytes()
+        writer.close(0)
+    finally:
+        writer_log.setLevel(level)
+    held = stats["queued"] + stats["pending"] + stats["in_flight"]
+    return {
+        "outage_records": count,
+        "answer_bytes": answer_bytes,
+        "max_queue_bytes": bound,
+        "held_records": held,
+        "queued_bytes": stats["queued_bytes"],
+        "dropped_queue_full": stats["dropped"]["queue_full"],
+        "resident_growth_mb": (
+            None if before is None or after is None else round((after - before) / 2**20, 1)
+        ),
+        "persist_us_with_1mb_answer": round(persist_seconds / count * 1e6, 1),
+    }
+
+
 # ------------------------------------------------------------------ loading and dbt
 
 
@@ -285,6 +342,7 @@ def run(
     writer_rows = min(rows, 100_000)
     _log(f"writer: {writer_rows:,} rows")
     writer_results = measure_writer(conninfo, settings, writer_rows)
+    writer_results["outage_memory"] = measure_writer_memory(min(rows, 10_000))
 
     generator = WorkloadGenerator(settings)
     create_users(conninfo, generator)
@@ -387,6 +445,15 @@ def print_table(results: dict[str, Any]) -> None:
           f"{writer['rows_per_s'] / writer['per_row_insert_rows_per_s']:.1f}x")  # fmt: skip
     print(f"  writer / bare COPY                 "
           f"{writer['rows_per_s'] / writer['bare_copy_rows_per_s']:.0%}")  # fmt: skip
+    memory = writer.get("outage_memory")
+    if memory:
+        print(
+            f"  outage, {memory['outage_records']:,} records with "
+            f"{memory['answer_bytes'] / 1e6:.0f} MB answers: {memory['held_records']:,} held "
+            f"in {memory['queued_bytes'] / 2**20:.1f} MB (bound "
+            f"{memory['max_queue_bytes'] / 2**20:.0f} MB), resident memory "
+            f"+{memory['resident_growth_mb']} MB, {memory['dropped_queue_full']:,} dropped"
+        )
     print()
     print("dbt (wall clock, with dbt's start-up; in brackets dbt's own elapsed time)")
     for point in dbt_results["scaling"]:

@@ -78,12 +78,13 @@ def admit(values: tuple[Any, ...], plan: IntakePlan) -> QueueItem:
     """The queue item for a snapshot: long text cut, follow-ups copied, bytes estimated."""
     repairs: Counter[str] | None = None
     try:
-        long_texts = "".join(filter(None, plan.get_long_texts(values)))
-        short_texts = "".join(filter(None, plan.get_short_texts(values)))
-        fits = (
-            len(long_texts) <= plan.shortest_long_limit
-            and len(short_texts) <= plan.shortest_short_limit
-        )
+        present = list(filter(None, plan.get_long_texts(values)))
+        # Lengths first: a 1 MB answer must not be copied by the join only to be cut after.
+        fits = sum(map(len, present)) <= plan.shortest_long_limit
+        if fits:
+            long_texts = "".join(present)
+            short_texts = "".join(filter(None, plan.get_short_texts(values)))
+            fits = len(short_texts) <= plan.shortest_short_limit
     except TypeError:  # a field holds something other than text: look at each
         fits = False
     if fits:
