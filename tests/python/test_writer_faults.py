@@ -312,3 +312,44 @@ def test_stats_balance_at_every_moment_under_load_and_overflow(shared_db):
     assert stats["received"] == 3000
     assert stats["written"] == written
     assert stats["written"] + stats["dropped"]["queue_full"] == 3000
+
+
+def test_a_bug_in_the_writer_thread_is_counted_and_flush_recovers(shared_db, monkeypatch):
+    """Fault injection: a bug (an exception no error path expects) while a batch is held."""
+    from telemetry_writer import writer as writer_module
+
+    def buggy_copy(*arguments: object) -> None:
+        raise RuntimeError("a bug in the writer")
+
+    user_id = make_user(shared_db)
+    writer = new_writer(shared_db.conninfo(), batch_size=10)
+    monkeypatch.setattr(writer_module, "copy_rows", buggy_copy)
+    for record in records(user_id, 10, "lost"):
+        writer.persist(record)
+    assert writer.flush(10), writer.stats()
+    assert writer.stats()["dropped"]["internal_error"] == 10
+    monkeypatch.undo()
+    for record in records(user_id, 5, "kept"):
+        writer.persist(record)
+    assert writer.close(10)
+    assert writer.stats()["written"] == 5
+    assert count_rows(shared_db, user_id) == (5, 5)
+
+
+def test_close_closes_the_connection(fresh_db):
+    user_id = make_user(fresh_db)
+    writer = new_writer(fresh_db.conninfo())
+
+    def writer_sessions() -> int:
+        with connect(fresh_db) as admin:
+            row = admin.execute(
+                "select count(*) from pg_stat_activity "
+                "where datname = current_database() and application_name = 'telemetry_writer'"
+            ).fetchone()
+        return int(row[0]) if row else -1
+
+    writer.persist(TelemetryRecord(user_id=user_id, user_question="q"))
+    assert writer.flush(10)
+    assert writer_sessions() == 1
+    assert writer.close(5)
+    assert wait_until(lambda: writer_sessions() == 0, 5)

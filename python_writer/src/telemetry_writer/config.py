@@ -53,8 +53,8 @@ class WriterConfig:
     batch_size: int = 500
     flush_interval_s: float = 1.0
     connect_timeout_s: float = 5.0
-    io_timeout_s: float = 30.0
     statement_timeout_s: float = 30.0
+    io_timeout_s: float = 35.0  # above statement_timeout_s: the server's cancel comes first
     exit_timeout_s: float = 5.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     config_retry: RetryPolicy = DEFAULT_CONFIG_RETRY

@@ -143,6 +143,12 @@ class Ledger:
                 self.held_pending = False
             self.changed.notify_all()
 
+    def drop_held(self, reason: str) -> None:
+        """Everything the writer thread holds, dropped for `reason` (its catch-all)."""
+        with self.lock:
+            count = self.held
+        self._settle(count, reason)
+
     def set_pending(self, pending: bool) -> None:
         with self.lock:
             self.held_pending = pending and self.held > 0

@@ -191,6 +191,8 @@ class TelemetryWriter:
         """
         try:
             ledger = self._ledger
+            if not self._worker_running and not self._disabled and (ledger.queue or ledger.held):
+                self._start_worker()  # the thread died: start a new one for what it left
             with ledger.lock:
                 target = ledger.accepted
                 if ledger.queue:
@@ -357,18 +359,21 @@ class TelemetryWriter:
         rows: list[tuple[Any, ...]] = []
         stream = self._repair_stream(items, rows)
         chunk = _Chunk(rows)
+        self._work.append(chunk)  # held from the start: a catch-all can still count it
         try:
             copy_rows(self._open_connection(), self._begin, self._copy_statement, stream)
         except (BatchFailed, _Retry) as failure:
             for _ in stream:  # finish repairing what the failed attempt did not reach
                 pass
-            if rows:
-                self._work.append(chunk)
+            if not rows:
+                self._work.popleft()
             if isinstance(failure, _Retry):
                 raise
-            self._on_batch_failed(chunk, failure)
+            if rows:
+                self._on_batch_failed(chunk, failure)
             self._drain()
             return
+        self._work.popleft()
         self._succeeded(len(rows))
 
     def _repair_stream(
@@ -549,11 +554,11 @@ class TelemetryWriter:
             )
 
     def _drop_work(self, reason: str) -> None:
-        dropped = sum(len(chunk.rows) for chunk in self._work)
+        """Count everything the thread holds as dropped for `reason`: whatever state a bug
+        left the chunks in, the books still balance and `flush` can return True again."""
         self._work.clear()
         self._close_connection()
-        if dropped:
-            self._ledger.drop(reason, dropped)
+        self._ledger.drop_held(reason)
 
     # ----------------------------------------------------------------- connection
 
