@@ -320,6 +320,35 @@ def measure_reports(
 # ------------------------------------------------------------------ the run
 
 
+def _settings(rows: int, seed: int, days: int, end_date: date) -> WorkloadSettings:
+    per_day = max(1, round(rows / days / 0.9))  # the weekly rhythm averages about 0.9
+    return WorkloadSettings(
+        days=days + 1, requests_per_day=per_day, users=max(50, rows // 200), seed=seed,
+        end_date=end_date + timedelta(days=1),
+    )  # fmt: skip
+
+
+def _measure_writer_parts(conninfo: str, settings: WorkloadSettings, rows: int) -> dict[str, Any]:
+    writer_rows = min(rows, 100_000)
+    _log(f"writer: {writer_rows:,} rows")
+    results = measure_writer(conninfo, settings, writer_rows)
+    results["outage_memory"] = measure_writer_memory(min(rows, 10_000))
+    return results
+
+
+def run_writer_only(rows: int, seed: int, database_name: str = BENCH_DATABASE) -> dict[str, Any]:
+    """Only the writer's part (`--writer-only`): a minute instead of the whole benchmark."""
+    connection = prepare_database(database_name)
+    conninfo = connection.conninfo()
+    end_date = datetime.now(timezone.utc).date() - timedelta(days=1)
+    return {
+        "rows": min(rows, 100_000),
+        "machine": {**machine(), "postgres": _server_version(conninfo)},
+        "command": f"python -m chat_telemetry.benchmark --writer-only --rows {rows}",
+        "writer": _measure_writer_parts(conninfo, _settings(rows, seed, DAYS, end_date), rows),
+    }
+
+
 def run(
     rows: int,
     seed: int,
@@ -332,17 +361,9 @@ def run(
     conninfo = connection.conninfo()
     # History ends yesterday; the incremental step adds today, the marts' default as_of_date.
     end_date = datetime.now(timezone.utc).date() - timedelta(days=1)
-    per_day = max(1, round(rows / days / 0.9))  # the weekly rhythm averages about 0.9
-    settings = WorkloadSettings(
-        days=days + 1, requests_per_day=per_day, users=max(50, rows // 200), seed=seed,
-        end_date=end_date + timedelta(days=1),
-    )  # fmt: skip
+    settings = _settings(rows, seed, days, end_date)
     _log(f"database: {connection.describe()} (PostgreSQL {_server_version(conninfo)})")
-
-    writer_rows = min(rows, 100_000)
-    _log(f"writer: {writer_rows:,} rows")
-    writer_results = measure_writer(conninfo, settings, writer_rows)
-    writer_results["outage_memory"] = measure_writer_memory(min(rows, 10_000))
+    writer_results = _measure_writer_parts(conninfo, settings, rows)
 
     generator = WorkloadGenerator(settings)
     create_users(conninfo, generator)
@@ -435,25 +456,7 @@ def print_table(results: dict[str, Any]) -> None:
         f"{machine_info['memory_gb']} GB, PostgreSQL {machine_info['postgres']}"
     )
     print()
-    print("writer                               value")
-    print(f"  persist p50 / p99 (caller)         {writer['persist_p50_us']} / "
-          f"{writer['persist_p99_us']} us")  # fmt: skip
-    print(f"  writer throughput                  {writer['rows_per_s']:,} rows/s")
-    print(f"  per-row INSERT baseline            {writer['per_row_insert_rows_per_s']:,} rows/s")
-    print(f"  bare COPY ceiling                  {writer['bare_copy_rows_per_s']:,} rows/s")
-    print(f"  writer / per-row INSERT            "
-          f"{writer['rows_per_s'] / writer['per_row_insert_rows_per_s']:.1f}x")  # fmt: skip
-    print(f"  writer / bare COPY                 "
-          f"{writer['rows_per_s'] / writer['bare_copy_rows_per_s']:.0%}")  # fmt: skip
-    memory = writer.get("outage_memory")
-    if memory:
-        print(
-            f"  outage, {memory['outage_records']:,} records with "
-            f"{memory['answer_bytes'] / 1e6:.0f} MB answers: {memory['held_records']:,} held "
-            f"in {memory['queued_bytes'] / 2**20:.1f} MB (bound "
-            f"{memory['max_queue_bytes'] / 2**20:.0f} MB), resident memory "
-            f"+{memory['resident_growth_mb']} MB, {memory['dropped_queue_full']:,} dropped"
-        )
+    print_writer(writer)
     print()
     print("dbt (wall clock, with dbt's start-up; in brackets dbt's own elapsed time)")
     for point in dbt_results["scaling"]:
@@ -481,6 +484,29 @@ def print_table(results: dict[str, Any]) -> None:
         )
 
 
+def print_writer(writer: dict[str, Any]) -> None:
+    """The writer's lines of the table (also all that `--writer-only` prints)."""
+    print("writer                               value")
+    print(f"  persist p50 / p99 (caller)         {writer['persist_p50_us']} / "
+          f"{writer['persist_p99_us']} us")  # fmt: skip
+    print(f"  writer throughput                  {writer['rows_per_s']:,} rows/s")
+    print(f"  per-row INSERT baseline            {writer['per_row_insert_rows_per_s']:,} rows/s")
+    print(f"  bare COPY ceiling                  {writer['bare_copy_rows_per_s']:,} rows/s")
+    print(f"  writer / per-row INSERT            "
+          f"{writer['rows_per_s'] / writer['per_row_insert_rows_per_s']:.1f}x")  # fmt: skip
+    print(f"  writer / bare COPY                 "
+          f"{writer['rows_per_s'] / writer['bare_copy_rows_per_s']:.0%}")  # fmt: skip
+    memory = writer.get("outage_memory")
+    if memory:
+        print(
+            f"  outage, {memory['outage_records']:,} records with "
+            f"{memory['answer_bytes'] / 1e6:.0f} MB answers: {memory['held_records']:,} held "
+            f"in {memory['queued_bytes'] / 2**20:.1f} MB (bound "
+            f"{memory['max_queue_bytes'] / 2**20:.0f} MB), resident memory "
+            f"+{memory['resident_growth_mb']} MB, {memory['dropped_queue_full']:,} dropped"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chat_telemetry.benchmark")
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", 1_000_000)))
@@ -489,12 +515,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS_PATH)
     parser.add_argument("--days", type=int, default=int(os.environ.get("BENCH_DAYS", DAYS)))
     parser.add_argument("--database", default=BENCH_DATABASE, help="embedded server only")
+    parser.add_argument("--writer-only", action="store_true", help="only the writer's part")
     arguments = parser.parse_args(argv)
-    results = run(
-        arguments.rows, arguments.seed, arguments.repeats, arguments.database, arguments.days
-    )
+    if arguments.writer_only:
+        results = run_writer_only(arguments.rows, arguments.seed, arguments.database)
+    else:
+        results = run(
+            arguments.rows, arguments.seed, arguments.repeats, arguments.database, arguments.days
+        )
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    print_table(results)
+    if arguments.writer_only:
+        print_writer(results["writer"])
+    else:
+        print_table(results)
     print(f"\nwrote {arguments.output}")
     return 0
