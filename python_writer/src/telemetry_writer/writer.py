@@ -165,23 +165,28 @@ class TelemetryWriter:
 
     def persist(self, record: Any) -> None:
         """Queue one record for writing. Never raises, never waits on the database."""
+        counted = False  # whatever fails, the record is counted exactly once
         try:
             if self._closed or self._disabled:
+                counted = True
                 self._ledger.refuse("disabled" if self._disabled else "shut_down")
                 return
             values = snapshot(record)
             if values is None:
+                counted = True
                 self._ledger.refuse("invalid")
                 self._messages.warning("invalid", "dropped a record that is not a TelemetryRecord")
                 return
             item = admit(values, self._intake_plan)
             if not self._worker_running:
                 self._start_worker()
+            counted = True
             if not self._ledger.offer(item, self._batch_size):
                 self._messages.warning("queue_full", "queue full: dropped a record")
         except Exception:  # the caller's request must never fail because of telemetry
-            with contextlib.suppress(Exception):
-                self._ledger.refuse("invalid")
+            if not counted:
+                with contextlib.suppress(Exception):
+                    self._ledger.refuse("invalid")
 
     def flush(self, timeout: float | None = 5.0) -> bool:
         """Wait until every record persisted before this call is written or dropped.
