@@ -353,3 +353,17 @@ def test_close_closes_the_connection(fresh_db):
     assert writer_sessions() == 1
     assert writer.close(5)
     assert wait_until(lambda: writer_sessions() == 0, 5)
+
+
+def test_the_connection_has_keepalives_and_timeouts(shared_db, proxy):
+    writer = new_writer(through(proxy, shared_db), io_timeout_s=12)
+    connection = writer._settings.connect()
+    try:
+        parameters = connection.info.get_parameters()
+        assert parameters["keepalives"] == "1"
+        assert parameters["keepalives_idle"] == "12"
+        assert parameters["tcp_user_timeout"] == "12000"
+        assert connection.prepare_threshold is None
+    finally:
+        connection.close()
+        writer.close(0)

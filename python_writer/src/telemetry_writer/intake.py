@@ -11,8 +11,8 @@ budget is a few microseconds):
 
 The common record takes a fast path of C-level calls: its text fields are joined (one copy of
 a few kB) to learn their total length and real size (`sys.getsizeof` counts 1, 2 or 4 bytes
-a character), and when every field is under the smallest limit of its group nothing needs a
-closer look. Anything else (long text, non-text values) takes the field-by-field path.
+a character); when that total is within the smallest long limit, nothing needs a closer look.
+Anything else (long text, values that are not text) takes the field-by-field path.
 """
 
 from __future__ import annotations
@@ -41,10 +41,8 @@ class IntakePlan:
     """What `admit` needs from the limits, computed once per writer."""
 
     limits: TextLimits
-    get_long_texts: Any  # question, answer, SQL, error message: limits of 10k chars and up
-    shortest_long_limit: int
-    get_short_texts: Any  # response id and model names: limits of about 200 chars
-    shortest_short_limit: int
+    get_texts: Any  # a C-level getter of every text field, as a tuple
+    fast_path_chars: int  # all text up to this many characters: nothing can need a cut
     per_field: tuple[tuple[int, int], ...]
 
     @classmethod
@@ -52,55 +50,45 @@ class IntakePlan:
         per_field = tuple(
             (RECORD_FIELDS.index(name), limits.for_field(name)) for name in TEXT_FIELDS
         )
-        long_fields = [(at, limit) for at, limit in per_field if limit >= _LONG_FROM]
-        short_fields = [(at, limit) for at, limit in per_field if limit < _LONG_FROM]
+        long_limits = [limit for _, limit in per_field if limit >= _LONG_FROM]
         return cls(
             limits,
-            _getter([at for at, _ in long_fields]),
-            min((limit for _, limit in long_fields), default=0),
-            _getter([at for at, _ in short_fields]),
-            min((limit for _, limit in short_fields), default=0),
+            operator.itemgetter(*(position for position, _ in per_field)),
+            min(long_limits, default=_LONG_FROM),
             per_field,
         )
 
 
-def _getter(positions: list[int]) -> Any:
-    """A C-level getter that always returns a tuple (itemgetter of one returns the item)."""
-    if len(positions) == 1:
-        single = positions[0]
-        return lambda values: (values[single],)
-    if not positions:
-        return lambda values: ()
-    return operator.itemgetter(*positions)
-
-
 def admit(values: tuple[Any, ...], plan: IntakePlan) -> QueueItem:
-    """The queue item for a snapshot: long text cut, follow-ups copied, bytes estimated."""
+    """The queue item for a snapshot: long text cut, follow-ups copied, bytes estimated.
+
+    Fast path: all text together within the smallest long limit (question, answer, SQL,
+    error: 10k characters). The short fields (response id, model names) are then counted at
+    their real size and cut to their own limits by the writer thread, as any repair.
+    """
     repairs: Counter[str] | None = None
     try:
-        present = list(filter(None, plan.get_long_texts(values)))
-        # Lengths first: a 1 MB answer must not be copied by the join only to be cut after.
-        fits = sum(map(len, present)) <= plan.shortest_long_limit
-        if fits:
-            long_texts = "".join(present)
-            short_texts = "".join(filter(None, plan.get_short_texts(values)))
-            fits = len(short_texts) <= plan.shortest_short_limit
+        joined: str | None = "".join(filter(None, plan.get_texts(values)))
     except TypeError:  # a field holds something other than text: look at each
-        fits = False
-    if fits:
-        size = (
-            RECORD_OVERHEAD_BYTES
-            + sys.getsizeof(long_texts)
-            + sys.getsizeof(short_texts)
-            - 2 * _EMPTY_SIZE
-        )
+        joined = None
+    if joined is not None and len(joined) <= plan.fast_path_chars:
+        size = RECORD_OVERHEAD_BYTES + sys.getsizeof(joined)
     else:
         values, size, repairs = _admit_text_slowly(values, plan.per_field)
     follow_ups = values[_FOLLOW_UPS]
-    if follow_ups is not None:
-        follow_ups, follow_size, repairs = _copy_follow_ups(follow_ups, plan.limits, repairs)
-        size += follow_size
-    return values, size, repairs, follow_ups
+    if follow_ups is None:
+        return values, size, repairs, None
+    limits = plan.limits
+    if type(follow_ups) is list and len(follow_ups) <= limits.follow_up_suggestions_count:
+        try:
+            items = "".join(follow_ups)
+            if len(items) <= limits.follow_up_suggestion:  # so is every item
+                size += 56 + 8 * len(follow_ups) + sys.getsizeof(items)
+                return values, size, repairs, follow_ups[:]
+        except TypeError:
+            pass
+    follow_ups, follow_size, repairs = _copy_follow_ups(follow_ups, limits, repairs)
+    return values, size + follow_size, repairs, follow_ups
 
 
 def _admit_text_slowly(
@@ -111,10 +99,17 @@ def _admit_text_slowly(
     repairs: Counter[str] | None = None
     for position, limit in per_field:
         value = values[position]
-        if type(value) is not str:
-            if value is not None:
-                size += 64  # made text by the writer thread; never large
+        if value is None:
             continue
+        if type(value) is not str:
+            # Made text now, not in the writer thread: a list or an object whose text is
+            # 1 MB must count at its real size and be cut before it is queued.
+            if changed is None:
+                changed = list(values)
+            if repairs is None:
+                repairs = Counter()
+            value = changed[position] = _as_text(value)
+            repairs["text_coerced"] += 1
         if len(value) > limit:
             if changed is None:
                 changed = list(values)
@@ -123,6 +118,13 @@ def _admit_text_slowly(
             value = changed[position] = truncate(value, limit, repairs)
         size += sys.getsizeof(value) - _EMPTY_SIZE
     return (values if changed is None else tuple(changed)), size, repairs
+
+
+def _as_text(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return object.__repr__(value)
 
 
 def _copy_follow_ups(
