@@ -77,12 +77,6 @@
     coalesce('robust z ' || {{ alert_number(robust_z, 1) }}, 'baseline MAD 0')
 {%- endmacro %}
 
-{#- True when a dbt var is set (not none, not an empty string). -#}
-{% macro alert_var_is_set(name) -%}
-    {%- set value = var(name, none) -%}
-    {{ return(value is not none and value | string | trim != '') }}
-{%- endmacro %}
-
 {#- A timestamptz as 'YYYY-MM-DD HH:MM UTC', for alert messages. -#}
 {% macro alert_timestamp_text(timestamp_expression) -%}
     {{ return(adapter.dispatch('alert_timestamp_text', 'chat_telemetry')(timestamp_expression)) }}

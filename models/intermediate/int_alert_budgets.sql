@@ -31,7 +31,7 @@ summed_model_costs as (
 ),
 
 listed_budgets as (
-    {%- if alert_var_is_set('daily_budget_usd') %}
+    {%- if daily_budget is not none and daily_budget | string | trim != '' %}
     select
         'all' as subject,
         cast({{ daily_budget | float }} as {{ type_usd() }}) as budget_usd
