@@ -28,9 +28,9 @@ paired_with_baseline_days as (
         on
             complete_days.rule = baseline_days.rule
             and complete_days.subject = baseline_days.subject
-            and baseline_days.metric_date < complete_days.metric_date
-            and baseline_days.metric_date
-            >= {{ add_days('complete_days.metric_date', - (var('alert_baseline_days') | int)) }}
+            and complete_days.metric_date > baseline_days.metric_date
+            and complete_days.metric_date
+            <= {{ add_days('baseline_days.metric_date', var('alert_baseline_days') | int) }}
 ),
 
 computed_medians as (
@@ -119,7 +119,7 @@ thresholded as (
         end as has_enough_volume,
         deviation > 0 and coalesce(robust_z >= {{ var('anomaly_min_robust_z') }}, true)
             as is_far_above,
-        deviation < 0 and coalesce(robust_z <= - {{ var('anomaly_min_robust_z') }}, true)
+        deviation < 0 and coalesce(robust_z <= -{{ var('anomaly_min_robust_z') }}, true)
             as is_far_below
     from scored
     where baseline_days >= {{ var('alert_min_baseline_days') }}
@@ -138,7 +138,7 @@ flagged as (
                 rule = 'cost_anomaly'
                 and is_far_below
                 and baseline_median >= {{ var('cost_anomaly_min_usd') }}
-                and relative_change <= - {{ var('cost_anomaly_min_relative_drop') }}
+                and relative_change <= -{{ var('cost_anomaly_min_relative_drop') }}
                 then 'down'
         end as direction
     from thresholded
@@ -155,7 +155,8 @@ graded as (
                     true
                 )
                 and coalesce(
-                    robust_z >= {{ var('anomaly_error_multiple') }} * {{ var('anomaly_min_robust_z') }},
+                    robust_z
+                    >= {{ var('anomaly_error_multiple') }} * {{ var('anomaly_min_robust_z') }},
                     true
                 )
                 then 'error'

@@ -3,6 +3,7 @@
 -- and a model (as recorded) when its cost that day is above its entry in model_budgets_usd.
 -- Costs are the known costs as priced now; unpriced usage adds nothing (unpriced_model says so).
 {%- set daily_budget = var('daily_budget_usd') %}
+{%- set has_daily_budget = daily_budget is not none and daily_budget | string | trim != '' %}
 {%- set model_budgets = var('model_budgets_usd') or {} %}
 
 with
@@ -31,16 +32,11 @@ summed_model_costs as (
 ),
 
 listed_budgets as (
-    {%- if daily_budget is not none and daily_budget | string | trim != '' %}
     select
         'all' as subject,
-        cast({{ daily_budget | float }} as {{ type_usd() }}) as budget_usd
-    {%- else %}
-    select
-        cast(null as {{ dbt.type_string() }}) as subject,
-        cast(null as {{ type_usd() }}) as budget_usd
-    where 1 = 0
-    {%- endif %}
+        cast({{ (daily_budget | float) if has_daily_budget else 0 }} as {{ type_usd() }})
+            as budget_usd
+    where {{ 'true' if has_daily_budget else 'false' }}
     {%- for model, budget in model_budgets.items() %}
     union all
     select
@@ -58,7 +54,7 @@ unioned_costs as (
 compared as (
     select
         unioned_costs.request_date as alert_date,
-        'daily_cost_budget' as rule,
+        'daily_cost_budget' as rule,  -- noqa: RF04
         unioned_costs.subject,
         cast(unioned_costs.cost_usd as {{ type_usd() }}) as observed,
         listed_budgets.budget_usd as expected,

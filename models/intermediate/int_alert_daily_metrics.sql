@@ -38,7 +38,7 @@ listed_priced_models as (
 filled_model_costs as (
     select
         daily_requests.request_date as metric_date,
-        'cost_anomaly' as rule,
+        'cost_anomaly' as rule,  -- noqa: RF04
         listed_priced_models.model as subject,
         cast(coalesce(summed_model_costs.cost_usd, 0) as {{ type_usd() }}) as observed,
         cast(coalesce(summed_model_costs.step_requests, 0) as {{ dbt.type_bigint() }}) as events
@@ -66,7 +66,7 @@ listed_error_types as (
 filled_error_rates as (
     select
         daily_requests.request_date as metric_date,
-        'error_rate_anomaly' as rule,
+        'error_rate_anomaly' as rule,  -- noqa: RF04
         listed_error_types.error_type as subject,
         cast(
             {{ safe_divide('coalesce(summed_type_errors.errors, 0)', 'daily_requests.requests') }}
@@ -84,7 +84,7 @@ filled_error_rates as (
 selected_p95_latencies as (
     select
         request_date as metric_date,
-        'latency_p95_regression' as rule,
+        'latency_p95_regression' as rule,  -- noqa: RF04
         step as subject,
         cast(p95_ms as {{ type_usd() }}) as observed,
         cast(requests as {{ dbt.type_bigint() }}) as events
@@ -95,7 +95,7 @@ selected_p95_latencies as (
 selected_off_topic_rates as (
     select
         request_date as metric_date,
-        'off_topic_rate_anomaly' as rule,
+        'off_topic_rate_anomaly' as rule,  -- noqa: RF04
         'all' as subject,
         cast(off_topic_rate as {{ type_usd() }}) as observed,
         cast(requests as {{ dbt.type_bigint() }}) as events

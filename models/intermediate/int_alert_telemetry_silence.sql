@@ -75,7 +75,7 @@ counted_silent_hours as (
 described as (
     select
         {{ alert_run_date() }} as alert_date,
-        'telemetry_silence' as rule,
+        'telemetry_silence' as rule,  -- noqa: RF04
         'all' as subject,
         cast(silent_active_hours as {{ type_usd() }}) as observed,
         cast({{ var('silence_hours') }} as {{ type_usd() }}) as expected,

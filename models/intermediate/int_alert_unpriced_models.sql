@@ -38,7 +38,7 @@ aggregated as (
 described as (
     select
         request_date as alert_date,
-        'unpriced_model' as rule,
+        'unpriced_model' as rule,  -- noqa: RF04
         model as subject,
         cast(unpriced_steps as {{ type_usd() }}) as observed,
         cast(0 as {{ type_usd() }}) as expected,

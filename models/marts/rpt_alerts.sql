@@ -66,7 +66,7 @@ unioned as (
 typed as (
     select
         cast(alert_date as date) as alert_date,
-        cast(rule as {{ dbt.type_string() }}) as rule,
+        cast(rule as {{ dbt.type_string() }}) as rule,  -- noqa: RF04
         cast(subject as {{ dbt.type_string() }}) as subject,
         cast(observed as {{ type_usd() }}) as observed,
         cast(expected as {{ type_usd() }}) as expected,
