@@ -40,7 +40,7 @@ import pytest
 from conftest import connect, run_dbt, scratch_database
 from test_marts import insert
 
-from chat_telemetry import alerts, database
+from chat_telemetry import alerts, database, digest
 
 PER_DAY = 400
 HISTORY_DAYS = 21
@@ -418,3 +418,19 @@ def test_only_recent_alerts_are_considered_and_bi_cannot_read_the_state(built: B
         connection.execute("set role bi_reader")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             connection.execute(f"select * from analytics_internal.{alerts.STATE_TABLE}")
+
+
+def test_the_digest_reports_yesterday_from_the_marts(built: Built) -> None:
+    yesterday = today() - timedelta(days=1)
+    report = digest.collect(built.db.conninfo(), yesterday, as_role="bi_reader")
+    spend = {row[0]: row[3] for row in report.sections["spend"]}
+    for model in ("gpt-4.1", "gpt-4o-mini", "gpt-4.1-mini"):
+        assert close(spend[model], built.expected.cost[yesterday, model]), model
+    text = digest.render(report)
+    total = built.expected.day_cost(yesterday)
+    assert f"Spend: {total:,.4f} USD" in text, text
+    assert f"Requests: {built.expected.requests[yesterday]:,};" in text, text
+    assert text.splitlines()[0] == f"chat-telemetry digest for {yesterday.isoformat()}"
+    # The alerts since yesterday: the five of yesterday and today's silence.
+    assert len(report.sections["alerts"]) == 6, report.sections["alerts"]
+    assert "[ERROR] telemetry_silence (all): No telemetry row since" in text
