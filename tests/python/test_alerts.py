@@ -1,11 +1,11 @@
 """Alerts: planted anomalies are found (and nothing else), and the alerts command posts each
 alert once, through a webhook that fails and recovers.
 
-One database is built once for the module (one `dbt build` of seeds and models): 21 stable
-days of generated traffic ending yesterday, plus today until five hours ago, with planted
-events. Stable means every day has the same volume, the same error and off-topic shares and
-latencies drawn from the same ranges, so the baseline is tight and only what was planted can
-fire. The planted events, and the alert each must raise:
+One database is built once for the module (one `dbt build` of rpt_alerts and what it
+reads): 21 stable days of generated traffic ending yesterday, plus today until five hours
+ago, with planted events. Stable means every day has the same volume, the same error and
+off-topic shares and latencies drawn from the same ranges, so the baseline is tight and only
+what was planted can fire. The planted events, and the alert each must raise:
 
 - yesterday, 40 successful requests become sql_execution errors: error_rate_anomaly;
 - yesterday, gpt-4.1's NL-to-SQL tokens are five times larger: cost_anomaly (gpt-4.1), and
@@ -210,6 +210,7 @@ def built(server: database.Connection, template_database: str) -> Iterator[Built
             db,
             "build",
             "--resource-type", "seed", "--resource-type", "model",
+            "--select", "+rpt_alerts",
             "--full-refresh",
             "--vars", json.dumps(variables),
         )  # fmt: skip
