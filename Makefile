@@ -111,3 +111,28 @@ clean:
 # Writer, dbt and report benchmarks in a scratch database; BENCH_ROWS rows (default 1M).
 bench: $(STAMP)
 	$(PY) -m chat_telemetry.benchmark --rows $(BENCH_ROWS) --days $(BENCH_DAYS)
+
+# Alerts and scheduling (README "Alerts and scheduling", docs/operations.md#alerts).
+.PHONY: alerts digest schedule-run
+
+# New alerts of rpt_alerts (the last 3 days), each posted once to CHAT_TELEMETRY_WEBHOOK_URL
+# when set; exits 1 on a new alert of severity error.
+alerts: $(STAMP)
+	@$(PY) -m chat_telemetry alerts
+
+# Yesterday's spend, errors, p95 and alerts, printed and posted to CHAT_TELEMETRY_WEBHOOK_URL.
+digest: $(STAMP)
+	@$(PY) -m chat_telemetry digest
+
+# The one command a scheduler calls: source freshness (reported, never fatal), dbt build, then
+# the alerts, which run even after a failed build (the alerts of the last good build still
+# count). Exit status 0 when all is well; non-zero (make's 2) when dbt build failed or a new
+# alert of severity error was raised; which one is printed.
+schedule-run: $(STAMP)
+	@$(WITH_DB) $(BIN)/dbt source freshness \
+	    || echo "schedule-run: dbt source freshness reports stale telemetry (not fatal)" >&2; \
+	$(WITH_DB) $(BIN)/dbt build; build=$$?; \
+	$(PY) -m chat_telemetry alerts; alerts=$$?; \
+	if [ $$build -ne 0 ]; then echo "schedule-run: dbt build failed (exit $$build)" >&2; exit 1; fi; \
+	if [ $$alerts -ne 0 ]; then echo "schedule-run: alerts exit $$alerts (1: new error alert)" >&2; fi; \
+	exit $$alerts

@@ -7,6 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+import psycopg
+
 from chat_telemetry import bootstrap, database
 
 
@@ -165,6 +167,54 @@ def command_purge(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_alerts(arguments: argparse.Namespace) -> int:
+    """Print the new alerts of rpt_alerts, post each once; exit 1 on a new error alert."""
+    from chat_telemetry import alerts
+
+    webhook = arguments.webhook or os.environ.get("CHAT_TELEMETRY_WEBHOOK_URL") or None
+    connection = database.resolve()
+    try:
+        outcome = alerts.run(
+            connection.conninfo(),
+            days=arguments.days,
+            webhook_url=webhook,
+            as_role=bootstrap.bi_role_name(),
+        )
+    except psycopg.Error as error:
+        print(f"alerts: cannot read the alerts ({type(error).__name__}): {error}", file=sys.stderr)
+        return 2
+    for line in alerts.render(outcome, arguments.days, webhook=bool(webhook)):
+        print(line)
+    for line in alerts.failure_lines(outcome):
+        print(line, file=sys.stderr)
+    return outcome.exit_status(arguments.fail_on)
+
+
+def command_digest(arguments: argparse.Namespace) -> int:
+    """Print (and post) one day's digest; exit 1 when the post failed."""
+    from datetime import date, timedelta
+
+    from chat_telemetry import alerts, digest
+
+    day = (
+        date.fromisoformat(arguments.date)
+        if arguments.date
+        else alerts.today_in_reporting_timezone() - timedelta(days=1)
+    )
+    connection = database.resolve()
+    text = digest.render(
+        digest.collect(connection.conninfo(), day, as_role=bootstrap.bi_role_name())
+    )
+    print(text)
+    webhook = arguments.webhook or os.environ.get("CHAT_TELEMETRY_WEBHOOK_URL") or None
+    if webhook:
+        problem = alerts.post_webhook(webhook, text)
+        if problem:
+            print(f"digest: could not post: {problem}", file=sys.stderr)
+            return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chat_telemetry", description=__doc__)
     commands = parser.add_subparsers(dest="name", required=True)
@@ -218,6 +268,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="days to keep beyond dbt's lookback_days (minimum N = lookback_days + margin)",
     )
     purge.set_defaults(handler=command_purge)
+    alerts_parser = commands.add_parser(
+        "alerts", help="print new alerts, post each once to a webhook; exit 1 on a new error"
+    )
+    alerts_parser.add_argument(
+        "--webhook", help="Slack-compatible URL (or CHAT_TELEMETRY_WEBHOOK_URL)"
+    )
+    alerts_parser.add_argument(
+        "--days",
+        type=int,
+        default=int(os.environ.get("CHAT_TELEMETRY_ALERT_DAYS", "3")),
+        help="only alerts dated in the last N days (default 3, CHAT_TELEMETRY_ALERT_DAYS)",
+    )
+    alerts_parser.add_argument(
+        "--fail-on",
+        choices=("new", "present", "never"),
+        default="new",
+        help="exit 1 on a new error alert (default), on any in the window, or never",
+    )
+    alerts_parser.set_defaults(handler=command_alerts)
+    digest_parser = commands.add_parser("digest", help="one day's spend, errors, latency, alerts")
+    digest_parser.add_argument("--date", help="the day (YYYY-MM-DD); default yesterday")
+    digest_parser.add_argument(
+        "--webhook", help="Slack-compatible URL (or CHAT_TELEMETRY_WEBHOOK_URL)"
+    )
+    digest_parser.set_defaults(handler=command_digest)
     return parser
 
 

@@ -1,0 +1,221 @@
+-- One row per alert_date, rule and subject that fires one of the four anomaly rules
+-- (cost_anomaly, error_rate_anomaly, latency_p95_regression, off_topic_rate_anomaly) on a
+-- complete day. The baseline of a day is the median and the MAD (median absolute deviation)
+-- of the same metric over the alert_baseline_days complete days before it. A day fires when
+-- it has enough baseline days, its volume is enough, its robust z-score reaches
+-- anomaly_min_robust_z and its change relative to the median reaches the rule's minimum. A
+-- MAD of 0 (a baseline that never varied) leaves the z-score undefined: any deviation counts
+-- and the relative change decides; a median of 0 makes any increase count as relative change.
+with
+
+daily_metrics as (
+    select * from {{ ref('int_alert_daily_metrics') }}
+),
+
+complete_days as (
+    select * from daily_metrics
+    where metric_date < {{ alert_run_date() }}
+),
+
+paired_with_baseline_days as (
+    select
+        complete_days.metric_date,
+        complete_days.rule,
+        complete_days.subject,
+        cast(baseline_days.observed as {{ dbt.type_float() }}) as baseline_value
+    from complete_days
+    inner join daily_metrics as baseline_days
+        on
+            complete_days.rule = baseline_days.rule
+            and complete_days.subject = baseline_days.subject
+            and complete_days.metric_date > baseline_days.metric_date
+            and complete_days.metric_date
+            <= {{ add_days('baseline_days.metric_date', var('alert_baseline_days') | int) }}
+),
+
+computed_medians as (
+    select
+        metric_date,
+        rule,
+        subject,
+        count(*) as baseline_days,
+        {{ percentile_cont('baseline_value', 0.5) }} as baseline_median
+    from paired_with_baseline_days
+    group by metric_date, rule, subject
+),
+
+computed_deviations as (
+    select
+        paired_with_baseline_days.metric_date,
+        paired_with_baseline_days.rule,
+        paired_with_baseline_days.subject,
+        abs(paired_with_baseline_days.baseline_value - computed_medians.baseline_median)
+            as absolute_deviation
+    from paired_with_baseline_days
+    inner join computed_medians
+        on
+            paired_with_baseline_days.metric_date = computed_medians.metric_date
+            and paired_with_baseline_days.rule = computed_medians.rule
+            and paired_with_baseline_days.subject = computed_medians.subject
+),
+
+computed_mads as (
+    select
+        metric_date,
+        rule,
+        subject,
+        {{ percentile_cont('absolute_deviation', 0.5) }} as baseline_mad
+    from computed_deviations
+    group by metric_date, rule, subject
+),
+
+scored as (
+    select
+        complete_days.metric_date,
+        complete_days.rule,
+        complete_days.subject,
+        complete_days.observed,
+        complete_days.events,
+        computed_medians.baseline_days,
+        computed_medians.baseline_median,
+        computed_mads.baseline_mad,
+        cast(complete_days.observed as {{ dbt.type_float() }}) - computed_medians.baseline_median
+            as deviation,
+        (cast(complete_days.observed as {{ dbt.type_float() }}) - computed_medians.baseline_median)
+        / nullif(computed_medians.baseline_median, 0) as relative_change,
+        (cast(complete_days.observed as {{ dbt.type_float() }}) - computed_medians.baseline_median)
+        / nullif(1.4826 * computed_mads.baseline_mad, 0) as robust_z
+    from complete_days
+    inner join computed_medians
+        on
+            complete_days.metric_date = computed_medians.metric_date
+            and complete_days.rule = computed_medians.rule
+            and complete_days.subject = computed_medians.subject
+    inner join computed_mads
+        on
+            complete_days.metric_date = computed_mads.metric_date
+            and complete_days.rule = computed_mads.rule
+            and complete_days.subject = computed_mads.subject
+),
+
+thresholded as (
+    select
+        *,
+        case rule
+            when 'cost_anomaly' then {{ var('cost_anomaly_min_relative_change') }}
+            when 'error_rate_anomaly' then {{ var('error_rate_anomaly_min_relative_change') }}
+            when 'latency_p95_regression' then {{ var('latency_p95_min_relative_change') }}
+            when 'off_topic_rate_anomaly' then {{ var('off_topic_rate_min_relative_change') }}
+        end as min_relative_change,
+        case
+            when rule = 'cost_anomaly'
+                then observed >= {{ var('cost_anomaly_min_usd') }}
+            when rule = 'error_rate_anomaly'
+                then events >= {{ var('error_rate_anomaly_min_errors') }}
+            when rule = 'latency_p95_regression'
+                then events >= {{ var('latency_p95_min_requests') }}
+            when rule = 'off_topic_rate_anomaly'
+                then events >= {{ var('off_topic_rate_min_requests') }}
+        end as has_enough_volume,
+        deviation > 0 and coalesce(robust_z >= {{ var('anomaly_min_robust_z') }}, true)
+            as is_far_above,
+        deviation < 0 and coalesce(robust_z <= -{{ var('anomaly_min_robust_z') }}, true)
+            as is_far_below
+    from scored
+    where baseline_days >= {{ var('alert_min_baseline_days') }}
+),
+
+flagged as (
+    select
+        *,
+        case
+            when
+                is_far_above
+                and has_enough_volume
+                and coalesce(relative_change >= min_relative_change, true)
+                then 'up'
+            when
+                rule = 'cost_anomaly'
+                and is_far_below
+                and baseline_median >= {{ var('cost_anomaly_min_usd') }}
+                and relative_change <= -{{ var('cost_anomaly_min_relative_drop') }}
+                then 'down'
+        end as direction
+    from thresholded
+),
+
+graded as (
+    select
+        *,
+        case
+            when
+                direction = 'up'
+                and coalesce(
+                    relative_change >= {{ var('anomaly_error_multiple') }} * min_relative_change,
+                    true
+                )
+                and coalesce(
+                    robust_z
+                    >= {{ var('anomaly_error_multiple') }} * {{ var('anomaly_min_robust_z') }},
+                    true
+                )
+                then 'error'
+            else 'warn'
+        end as severity
+    from flagged
+    where direction is not null
+),
+
+described as (
+    select
+        metric_date as alert_date,
+        rule,
+        subject,
+        cast(observed as {{ type_usd() }}) as observed,
+        cast(baseline_median as {{ type_usd() }}) as expected,
+        severity,
+        case rule
+            when 'cost_anomaly'
+                then
+                    'Cost of ' || subject || ' on ' || cast(metric_date as {{ dbt.type_string() }})
+                    || ' was ' || {{ alert_number('observed', 4) }} || ' USD, '
+                    || {{ alert_percent('relative_change') }}
+                    || ' against its median of ' || {{ alert_number('baseline_median', 4) }}
+                    || ' USD over the previous ' || cast(baseline_days as {{ dbt.type_string() }})
+                    || ' days (' || {{ alert_robust_z_text('robust_z') }} || ').'
+            when 'error_rate_anomaly'
+                then
+                    'Error rate of ' || subject || ' on '
+                    || cast(metric_date as {{ dbt.type_string() }}) || ' was '
+                    || {{ alert_number('100 * observed', 2) }} || '% ('
+                    || cast(events as {{ dbt.type_string() }}) || ' errors), against a median of '
+                    || {{ alert_number('100 * baseline_median', 2) }} || '% over the previous '
+                    || cast(baseline_days as {{ dbt.type_string() }}) || ' days ('
+                    || {{ alert_percent('relative_change') }} || ', '
+                    || {{ alert_robust_z_text('robust_z') }} || ').'
+            when 'latency_p95_regression'
+                then
+                    'p95 latency of ' || subject || ' on '
+                    || cast(metric_date as {{ dbt.type_string() }}) || ' was '
+                    || {{ alert_number('observed', 0) }} || ' ms over '
+                    || cast(events as {{ dbt.type_string() }})
+                    || ' successful requests, against a median of '
+                    || {{ alert_number('baseline_median', 0) }} || ' ms over the previous '
+                    || cast(baseline_days as {{ dbt.type_string() }}) || ' days ('
+                    || {{ alert_percent('relative_change') }} || ', '
+                    || {{ alert_robust_z_text('robust_z') }} || ').'
+            when 'off_topic_rate_anomaly'
+                then
+                    'Off-topic rate on ' || cast(metric_date as {{ dbt.type_string() }})
+                    || ' was ' || {{ alert_number('100 * observed', 2) }} || '% of '
+                    || cast(events as {{ dbt.type_string() }})
+                    || ' requests, against a median of '
+                    || {{ alert_number('100 * baseline_median', 2) }} || '% over the previous '
+                    || cast(baseline_days as {{ dbt.type_string() }}) || ' days ('
+                    || {{ alert_percent('relative_change') }} || ', '
+                    || {{ alert_robust_z_text('robust_z') }} || ').'
+        end as message
+    from graded
+)
+
+select * from described

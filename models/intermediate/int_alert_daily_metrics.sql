@@ -1,0 +1,116 @@
+-- One row per metric_date, rule and subject: the daily value each anomaly rule watches, read
+-- from the daily marts (never from raw rows). Days without a row of a model or error type
+-- count as 0 on every day that had traffic, so that a baseline of a rare kind is not made of
+-- its busy days only. Costs are the marts' costs as priced now (repriced on every build).
+with
+
+token_costs as (
+    select * from {{ ref('fct_daily_token_cost') }}
+),
+
+daily_errors as (
+    select * from {{ ref('fct_daily_errors') }}
+),
+
+step_latencies as (
+    select * from {{ ref('fct_daily_step_latency') }}
+),
+
+daily_requests as (
+    select * from {{ ref('fct_daily_off_topic') }}
+),
+
+summed_model_costs as (
+    select
+        request_date,
+        model,
+        sum(total_cost_usd) as cost_usd,
+        sum(requests) as step_requests
+    from token_costs
+    where total_cost_usd is not null
+    group by request_date, model
+),
+
+listed_priced_models as (
+    select distinct model from summed_model_costs
+),
+
+filled_model_costs as (
+    select
+        daily_requests.request_date as metric_date,
+        'cost_anomaly' as rule,  -- noqa: RF04
+        listed_priced_models.model as subject,
+        cast(coalesce(summed_model_costs.cost_usd, 0) as {{ type_usd() }}) as observed,
+        cast(coalesce(summed_model_costs.step_requests, 0) as {{ dbt.type_bigint() }}) as events
+    from daily_requests
+    cross join listed_priced_models
+    left join summed_model_costs
+        on
+            daily_requests.request_date = summed_model_costs.request_date
+            and listed_priced_models.model = summed_model_costs.model
+),
+
+summed_type_errors as (
+    select
+        request_date,
+        error_type,
+        sum(errors) as errors
+    from daily_errors
+    group by request_date, error_type
+),
+
+listed_error_types as (
+    select distinct error_type from summed_type_errors
+),
+
+filled_error_rates as (
+    select
+        daily_requests.request_date as metric_date,
+        'error_rate_anomaly' as rule,  -- noqa: RF04
+        listed_error_types.error_type as subject,
+        cast(
+            {{ safe_divide('coalesce(summed_type_errors.errors, 0)', 'daily_requests.requests') }}
+            as {{ type_usd() }}
+        ) as observed,
+        cast(coalesce(summed_type_errors.errors, 0) as {{ dbt.type_bigint() }}) as events
+    from daily_requests
+    cross join listed_error_types
+    left join summed_type_errors
+        on
+            daily_requests.request_date = summed_type_errors.request_date
+            and listed_error_types.error_type = summed_type_errors.error_type
+),
+
+selected_p95_latencies as (
+    select
+        request_date as metric_date,
+        'latency_p95_regression' as rule,  -- noqa: RF04
+        step as subject,
+        cast(p95_ms as {{ type_usd() }}) as observed,
+        cast(requests as {{ dbt.type_bigint() }}) as events
+    from step_latencies
+    where p95_ms is not null
+),
+
+selected_off_topic_rates as (
+    select
+        request_date as metric_date,
+        'off_topic_rate_anomaly' as rule,  -- noqa: RF04
+        'all' as subject,
+        cast(off_topic_rate as {{ type_usd() }}) as observed,
+        cast(requests as {{ dbt.type_bigint() }}) as events
+    from daily_requests
+    where off_topic_rate is not null
+),
+
+unioned as (
+    select * from filled_model_costs
+    union all
+    select * from filled_error_rates
+    union all
+    select * from selected_p95_latencies
+    union all
+    select * from selected_off_topic_rates
+)
+
+select * from unioned

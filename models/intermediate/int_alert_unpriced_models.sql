@@ -1,0 +1,53 @@
+-- One row per complete day and model used with no price in force that day (rule
+-- unpriced_model, severity warn): its cost is unknown and left out of every total. Steps whose
+-- model has a price but whose token counts are missing are not this rule's business (their
+-- model is priced). Read from the priced token sums, so a price added to the seed clears the
+-- alert on every day at the next build.
+with
+
+token_usage as (
+    select * from {{ ref('int_token_usage_priced') }}
+    where request_date < {{ alert_run_date() }}
+),
+
+unpriced_steps as (
+    select
+        request_date,
+        sql_step_model as model,
+        requests
+    from token_usage
+    where has_sql_step and sql_input_usd_per_1m is null
+    union all
+    select
+        request_date,
+        response_step_model as model,
+        requests
+    from token_usage
+    where has_response_step and response_input_usd_per_1m is null
+),
+
+aggregated as (
+    select
+        request_date,
+        model,
+        sum(requests) as unpriced_steps
+    from unpriced_steps
+    group by request_date, model
+),
+
+described as (
+    select
+        request_date as alert_date,
+        'unpriced_model' as rule,  -- noqa: RF04
+        model as subject,
+        cast(unpriced_steps as {{ type_usd() }}) as observed,
+        cast(0 as {{ type_usd() }}) as expected,
+        'warn' as severity,
+        'Model ' || model || ' was used in ' || cast(unpriced_steps as {{ dbt.type_string() }})
+        || ' steps on ' || cast(request_date as {{ dbt.type_string() }})
+        || ' with no price in force: their cost is unknown and left out of the totals'
+        || ' (add a row to seeds/token_prices.csv).' as message
+    from aggregated
+)
+
+select * from described
