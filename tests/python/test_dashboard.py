@@ -1,4 +1,10 @@
-"""The HTML dashboard: built from the marts with the BI role, right figures, renders cleanly."""
+"""The HTML dashboard: built from the marts with the BI role, right figures, renders cleanly.
+
+The module's data is the situation that misled readers: the page is made at 03:00 UTC, so the
+last day holds a handful of requests; one model pair has only failed requests (no latency
+was ever measured); the most frequent SQL holds quotes, &, < and > and is longer than the
+table shows.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +13,74 @@ import re
 import shutil
 import subprocess
 import tempfile
-from datetime import date
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import connect, run_dbt, scratch_database
+from conftest import connect, make_user, run_dbt, scratch_database
 
-from chat_telemetry import dashboard
+from chat_telemetry import dashboard, database, summary
 from chat_telemetry.workload.generator import WorkloadSettings
 from chat_telemetry.workload.loader import load_workload
 
 END = date(2026, 10, 15)
+# The page is made three hours into END: END is today, a partial day.
+NOW = datetime(END.year, END.month, END.day, 3, 0, tzinfo=timezone.utc)
+FAILED_ONLY_MODEL = "gpt-4.1-nano-failing"
+# Quotes, &, < and > (what Plotly would mangle or double-escape), and an & right where the
+# 300-character cut falls, so cutting after escaping would cut inside an entity.
+TRICKY_SQL = (
+    'SELECT name FROM "people" WHERE city = "Anthony" AND dept <> \'R&D\' AND age > 30 AND '
+    + " AND ".join(f"c{n} < {n}" for n in range(40))
+)
+TRICKY_SQL = TRICKY_SQL[:296] + " & x & y & z"
+TRICKY_ROWS = 120
+
+
+def add_failed_only_pair(db: database.Connection) -> None:
+    """Three requests of a pair in which every request failed: no latency to show."""
+    user_id = make_user(db)
+    with connect(db) as connection:
+        for hour in (9, 10, 11):
+            connection.execute(
+                "insert into public.chat_telemetry_log (user_id, created_at, user_question, "
+                "error_type, error_message, failed_step, sql_model, nl_to_sql_duration_ms, "
+                "sql_input_tokens, sql_output_tokens) values (%s, %s, 'q', 'sql_generation', "
+                "'refused', 'understanding', %s, 800, 1200, 0)",
+                (user_id, NOW - timedelta(days=1, hours=-hour), FAILED_ONLY_MODEL),
+            )
+
+
+def add_tricky_sql(db: database.Connection) -> None:
+    """The most frequent SQL of the window: successful requests that ran TRICKY_SQL."""
+    user_id = make_user(db)
+    with connect(db) as connection, connection.cursor() as cursor:
+        cursor.executemany(
+            "insert into public.chat_telemetry_log (user_id, created_at, user_question, "
+            "generated_sql, ai_response, sql_model, response_model, nl_to_sql_duration_ms, "
+            "sql_execution_duration_ms, response_generation_duration_ms, ttfb_ms, "
+            "sql_input_tokens, sql_output_tokens, response_input_tokens, response_output_tokens) "
+            "values (%s, %s, 'q', %s, 'a', 'gpt-4o-mini', 'gpt-4o-mini', 400, 50, 900, 700, "
+            "1000, 20, 800, 100)",
+            [
+                (user_id, NOW - timedelta(days=2, minutes=number), TRICKY_SQL)
+                for number in range(TRICKY_ROWS)
+            ],
+        )
 
 
 @pytest.fixture(scope="module")
 def built_db(server, template_database):
     """A database with a small workload and built marts, shared by this module's tests."""
     with scratch_database(server, template_database) as db:
-        settings = WorkloadSettings(days=5, requests_per_day=200, users=25, seed=21, end_date=END)
+        settings = WorkloadSettings(
+            days=5, requests_per_day=200, users=25, seed=21, end_date=END, not_after=NOW
+        )
         load_workload(db.conninfo(), settings, quiet=True)
+        add_failed_only_pair(db)
+        add_tricky_sql(db)
         run_dbt(db, "build", "--vars", f"{{as_of_date: '{END.isoformat()}'}}")
         yield db
 
@@ -33,7 +88,7 @@ def built_db(server, template_database):
 @pytest.fixture(scope="module")
 def page(built_db) -> tuple[Path, str]:
     output = Path(tempfile.mkdtemp()) / "dashboard.html"
-    dashboard.write(built_db.conninfo(), output, as_role="bi_reader", timezone_name="UTC")
+    dashboard.write(built_db.conninfo(), output, as_role="bi_reader", timezone_name="UTC", now=NOW)
     return output, output.read_text(encoding="utf-8")
 
 
@@ -126,7 +181,43 @@ def find_chromium() -> str | None:
     )
 
 
-def test_the_page_renders_in_headless_chromium_without_console_errors(page):
+class RenderedText(HTMLParser):
+    """The text a reader sees in a DOM dump, entities decoded once, per chart section."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hidden = 0
+        self.section = "page"
+        self.by_section: dict[str, list[str]] = defaultdict(list)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self.hidden += 1
+        if tag == "section":
+            self.section = dict(attrs).get("id") or "page"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self.hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden and data.strip():
+            self.by_section[self.section].append(data)
+
+    def text(self, section: str | None = None) -> str:
+        if section is not None:
+            return " ".join(self.by_section[section])
+        return " ".join(" ".join(parts) for parts in self.by_section.values())
+
+
+def squeeze(text: str) -> str:
+    """Text without whitespace: Plotly wraps table cells into lines at its own places."""
+    return "".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def rendered(page) -> tuple[RenderedText, Path]:
+    """The page rendered in headless Chromium: its DOM, and a screenshot under reports/."""
     browser = find_chromium()
     if browser is None:
         pytest.skip(
@@ -139,9 +230,14 @@ def test_the_page_renders_in_headless_chromium_without_console_errors(page):
         browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-        "--virtual-time-budget=10000", "--window-size=1400,4200",
+        "--virtual-time-budget=10000", "--window-size=1400,5600",
     ]  # fmt: skip
-    screenshot = path.with_suffix(".png")
+    # Kept for a reviewer: reports/ is git-ignored, and CI can archive it.
+    reports = database.PROJECT_ROOT / "reports"
+    reports.mkdir(exist_ok=True)
+    shutil.copy(path, reports / "test_dashboard.html")
+    screenshot = reports / "test_dashboard.png"
+    screenshot.unlink(missing_ok=True)
     shot = subprocess.run(
         [*flags, f"--screenshot={screenshot}", path.as_uri()],
         capture_output=True, text=True, timeout=120,
@@ -157,3 +253,118 @@ def test_the_page_renders_in_headless_chromium_without_console_errors(page):
     assert console == []
     # Every chart was drawn: Plotly replaces each div's content with an SVG (or a table).
     assert dom.stdout.count('class="main-svg"') >= len(dashboard.FIGURES)
+    parser = RenderedText()
+    parser.feed(dom.stdout)
+    return parser, screenshot
+
+
+def test_the_page_renders_in_headless_chromium_without_console_errors(rendered):
+    text, screenshot = rendered
+    assert screenshot.parent == database.PROJECT_ROOT / "reports"
+    for name, _ in dashboard.FIGURES:
+        assert text.text(f"chart-{name}"), f"chart {name} shows no text"
+
+
+def test_rendered_text_is_escaped_exactly_once(rendered, page):
+    text, _ = rendered
+    visible = text.text()
+    for leftover in ("&amp;", "&quot;", "&#", "&lt;", "&gt;"):
+        assert leftover not in visible
+    data = embedded_data(page[1])
+    assert data["top_fingerprints"][0]["example_sql"] == TRICKY_SQL  # the top one, for sure
+    # Cut to 300 characters (the ellipsis is the 300th), then shown with its real characters.
+    shown = TRICKY_SQL[:299] + "\u2026"
+    assert 'city = "Anthony"' in shown and "'R&D'" in shown and shown.endswith("& \u2026")
+    assert squeeze(shown) in squeeze(text.text("chart-fingerprints"))
+
+
+def test_a_pair_with_only_failed_requests_shows_no_latency(rendered, page, built_db):
+    text, _ = rendered
+    with connect(built_db) as connection:
+        measured = connection.execute(
+            "select requests, error_rate, p95_nl_to_sql_ms, p95_response_generation_ms, "
+            "p95_ttfb_ms from analytics.fct_model_comparison where sql_model = %s",
+            (FAILED_ONLY_MODEL,),
+        ).fetchone()
+    assert measured == (3, 1.0, None, None, None)  # the mart: nothing measured
+    data = dashboard.DashboardData(**embedded_data(page[1]))
+    [table] = dashboard.models_figure(data).data
+    columns = list(table.cells.values)
+    row = list(columns[0]).index(FAILED_ONLY_MODEL)
+    cells = [column[row] for column in columns]
+    assert cells[:4] == [FAILED_ONLY_MODEL, "(none)", 3, "100.00%"]
+    assert cells[4:7] == [dashboard.MISSING] * 3  # p95 NL-to-SQL, response, TTFB
+    # Measured pairs still show numbers, and the dash reaches the rendered page.
+    other = list(columns[0]).index("gpt-4o-mini")
+    assert re.fullmatch(r"[\d,]+", str(columns[4][other]))
+    models_text = text.text("chart-models")
+    assert FAILED_ONLY_MODEL in models_text and dashboard.MISSING in models_text
+
+
+def test_todays_partial_day_is_marked_and_kept_out_of_trends(rendered, page, built_db):
+    text, _ = rendered
+    data = dashboard.DashboardData(**embedded_data(page[1]))
+    today = END.isoformat()
+    assert data.partial_day == today
+    # Cost: today's bars are hatched, and only today's; the unpriced rate leaves it out.
+    cost = dashboard.cost_figure(data)
+    bars = [trace for trace in cost.data if trace.type == "bar"]
+    for bar in bars:
+        assert list(bar.marker.pattern.shape) == ["/" if day == today else "" for day in bar.x]
+    [share] = [trace for trace in cost.data if trace.type == "scatter"]
+    assert share.y[list(share.x).index(today)] is None
+    # Trend charts of rates and percentiles have no point on today.
+    for figure in (
+        dashboard.latency_figure(data),
+        dashboard.errors_figure(data),
+        dashboard.off_topic_figure(data),
+    ):
+        days = {str(x) for trace in figure.data for x in (trace.x or ())}
+        assert today not in days and (END - timedelta(days=1)).isoformat() in days
+    # Today so far, apart and labelled partial, with the raw table's counts (independent).
+    with connect(built_db) as connection:
+        requests, errors, off_topic = connection.execute(
+            "select count(*), count(error_type), count(*) filter (where is_off_topic) "
+            "from public.chat_telemetry_log where created_at >= %s and created_at < %s",
+            (NOW.replace(hour=0), NOW.replace(hour=0) + timedelta(days=1)),
+        ).fetchone()
+    assert 0 < requests < 100  # three hours of a 200-a-day workload
+    [table] = dashboard.today_figure(data).data
+    cells = [column[0] for column in table.cells.values]
+    assert (cells[0], cells[2], cells[4]) == (requests, errors, off_topic)
+    assert cells[3] == f"{errors / requests:.1%}"
+    today_text = text.text("chart-today")
+    assert f"Today so far ({today}, partial: until 03:00 UTC" in today_text
+    assert "is a partial day" in text.text("page")
+
+
+def test_the_summary_compares_complete_days_and_shows_today_apart(built_db):
+    sections = {
+        section.title.split(" (")[0].split(",")[0]: section
+        for section in summary.collect(
+            built_db.conninfo(), as_role="bi_reader", timezone_name="UTC", now=NOW
+        )
+    }
+    yesterday = END - timedelta(days=1)
+    latency = sections["Step latency on the last complete day"]
+    assert {row[0] for row in latency.rows} == {yesterday}
+    cost = sections["Cost per day"]
+    assert max(row[0] for row in cost.rows) == yesterday
+    with connect(built_db) as connection:
+        day_start = datetime(yesterday.year, yesterday.month, yesterday.day, tzinfo=timezone.utc)
+        successful_yesterday, errors_before_today, today_requests = connection.execute(
+            "select count(*) filter (where created_at >= %(y)s and created_at < %(t)s "
+            "  and error_type is null and nl_to_sql_duration_ms is not null), "
+            "count(error_type) filter (where created_at < %(t)s), "
+            "count(*) filter (where created_at >= %(t)s)"
+            "from public.chat_telemetry_log",
+            {"y": day_start, "t": day_start + timedelta(days=1)},
+        ).fetchone()
+    assert dict((row[1], row[2]) for row in latency.rows)["nl_to_sql"] == successful_yesterday
+    errors = sections["Error rate by type"]
+    assert sum(row[1] for row in errors.rows) == errors_before_today
+    [today_row] = sections["Today so far"].rows
+    assert today_row[0] == END and today_row[1] == today_requests
+    # Without a pinned clock, today (the real one) is after END: no partial section.
+    real = summary.collect(built_db.conninfo(), as_role="bi_reader", timezone_name="UTC")
+    assert not any(section.title.startswith("Today") for section in real)
