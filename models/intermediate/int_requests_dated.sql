@@ -1,10 +1,13 @@
 -- One row per chat request, with its calendar day in the reporting time zone (request_date),
 -- its UTC day (pricing_date: prices change at UTC midnight) and the SQL fingerprint (recomputed
--- where a row arrived without the raw table's trigger).
+-- where a row arrived without the raw table's trigger). Rows stamped more than
+-- future_tolerance_hours after the run started come from a skewed clock and are left out of
+-- every mart (the test assert_no_telemetry_from_the_future warns about them).
 with
 
 requests as (
     select * from {{ ref('stg_chat_telemetry__requests') }}
+    where created_at <= {{ latest_trusted_created_at() }}
 ),
 
 dated as (

@@ -1,30 +1,36 @@
 -- Usage per request_date and user: requests, tokens of both steps, cost, errors, off-topic.
-{{ config(post_hook="{{ forget_deleted_users() }}", **daily_incremental_config()) }}
-
+-- Rebuilt on every run from the retained token sums (users erased from auth.users are gone
+-- from those on every day), priced with the seed as it is now.
 with
 
-requests as (
-    select * from {{ ref('int_requests_priced') }}
-    where {{ incremental_filter() }}
+token_usage as (
+    select * from {{ ref('int_token_usage_priced') }}
 ),
 
 aggregated as (
     select
         request_date,
         user_id,
-        cast(count(*) as {{ dbt.type_bigint() }}) as requests,
-        cast(sum(input_tokens) as {{ dbt.type_bigint() }}) as input_tokens,
-        cast(sum(cached_input_tokens) as {{ dbt.type_bigint() }}) as cached_input_tokens,
-        cast(sum(output_tokens) as {{ dbt.type_bigint() }}) as output_tokens,
-        cast(sum(input_tokens + output_tokens) as {{ dbt.type_bigint() }}) as total_tokens,
-        cast(sum(priced_cost_usd) as {{ type_usd() }}) as total_cost_usd,
-        max(case when has_unpriced_step then 1 else 0 end) = 1 as has_unpriced_usage,
-        cast(sum(case when is_error then 1 else 0 end) as {{ dbt.type_bigint() }}) as errors,
-        cast(sum(case when is_off_topic then 1 else 0 end) as {{ dbt.type_bigint() }})
-            as off_topic_requests,
-        min(created_at) as first_request_at,
-        max(created_at) as last_request_at
-    from requests
+        cast(sum(requests) as {{ dbt.type_bigint() }}) as requests,
+        cast(sum(sql_input_tokens + response_input_tokens) as {{ dbt.type_bigint() }})
+            as input_tokens,
+        cast(sum(sql_cached_input_tokens + response_cached_input_tokens) as {{ dbt.type_bigint() }})
+            as cached_input_tokens,
+        cast(sum(sql_output_tokens + response_output_tokens) as {{ dbt.type_bigint() }})
+            as output_tokens,
+        cast(
+            sum(sql_input_tokens + response_input_tokens + sql_output_tokens + response_output_tokens)
+            as {{ dbt.type_bigint() }}
+        ) as total_tokens,
+        cast(sum(known_cost_usd) as {{ type_usd() }}) as total_cost_usd,
+        max(case when has_unknown_cost then 1 else 0 end) = 1 as has_unpriced_usage,
+        cast(sum(case when has_unknown_cost then requests else 0 end) as {{ dbt.type_bigint() }})
+            as unpriced_requests,
+        cast(sum(errors) as {{ dbt.type_bigint() }}) as errors,
+        cast(sum(off_topic_requests) as {{ dbt.type_bigint() }}) as off_topic_requests,
+        min(first_request_at) as first_request_at,
+        max(last_request_at) as last_request_at
+    from token_usage
     group by request_date, user_id
 )
 

@@ -1,10 +1,18 @@
 -- One row per (sql_model, response_model) pair over the window_days days ending on
 -- as_of_date. NULL models show as '(none)'; requests with neither model are left out.
--- Latencies use successful requests only; avg_cost_usd uses requests whose every step is priced.
+-- Latencies use successful requests only; avg_cost_usd uses requests whose every step has a
+-- known cost, priced at read time from the retained token sums.
 with
 
 requests as (
-    select * from {{ ref('int_requests_priced') }}
+    select * from {{ ref('int_requests_retained') }}
+    where
+        request_date between {{ window_start_date() }} and {{ as_of_date() }}
+        and (sql_model is not null or response_model is not null)
+),
+
+token_usage as (
+    select * from {{ ref('int_token_usage_priced') }}
     where
         request_date between {{ window_start_date() }} and {{ as_of_date() }}
         and (sql_model is not null or response_model is not null)
@@ -51,11 +59,37 @@ aggregated as (
         cast(avg(sql_input_tokens) as {{ dbt.type_float() }}) as avg_sql_input_tokens,
         cast(avg(sql_output_tokens) as {{ dbt.type_float() }}) as avg_sql_output_tokens,
         cast(avg(response_input_tokens) as {{ dbt.type_float() }}) as avg_response_input_tokens,
-        cast(avg(response_output_tokens) as {{ dbt.type_float() }}) as avg_response_output_tokens,
-        cast(avg(request_cost_usd) as {{ type_usd() }}) as avg_cost_usd,
-        cast(count(request_cost_usd) as {{ dbt.type_bigint() }}) as priced_requests
+        cast(avg(response_output_tokens) as {{ dbt.type_float() }}) as avg_response_output_tokens
     from labeled_requests
     group by sql_model_label, response_model_label
+),
+
+costs_per_pair as (
+    select
+        coalesce(sql_model, '(none)') as sql_model,
+        coalesce(response_model, '(none)') as response_model,
+        sum(case when not has_unknown_cost then known_cost_usd end) as priced_cost_usd,
+        sum(case when not has_unknown_cost then requests else 0 end) as priced_requests
+    from token_usage
+    group by coalesce(sql_model, '(none)'), coalesce(response_model, '(none)')
+),
+
+joined as (
+    select
+        aggregated.*,
+        {{ strip_model_snapshot('aggregated.sql_model') }} as sql_model_family,
+        {{ strip_model_snapshot('aggregated.response_model') }} as response_model_family,
+        cast(
+            costs_per_pair.priced_cost_usd / nullif(costs_per_pair.priced_requests, 0)
+            as {{ type_usd() }}
+        ) as avg_cost_usd,
+        cast(coalesce(costs_per_pair.priced_requests, 0) as {{ dbt.type_bigint() }})
+            as priced_requests
+    from aggregated
+    left join costs_per_pair
+        on
+            aggregated.sql_model = costs_per_pair.sql_model
+            and aggregated.response_model = costs_per_pair.response_model
 )
 
-select * from aggregated
+select * from joined

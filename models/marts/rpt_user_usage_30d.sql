@@ -14,6 +14,7 @@ aggregated as (
         cast(sum(requests) as {{ dbt.type_bigint() }}) as requests,
         cast(sum(total_tokens) as {{ dbt.type_bigint() }}) as total_tokens,
         cast(sum(total_cost_usd) as {{ type_usd() }}) as total_cost_usd,
+        cast(sum(unpriced_requests) as {{ dbt.type_bigint() }}) as unpriced_requests,
         cast(sum(errors) as {{ dbt.type_bigint() }}) as errors,
         cast(sum(off_topic_requests) as {{ dbt.type_bigint() }}) as off_topic_requests,
         min(first_request_at) as first_request_at,

@@ -32,8 +32,8 @@ class Price:
     output_per_1m: Decimal
 
 
-def load_prices() -> list[Price]:
-    with PRICES_CSV.open(newline="") as handle:
+def load_prices(path: Path = PRICES_CSV) -> list[Price]:
+    with path.open(newline="") as handle:
         return [
             Price(
                 row["model"],
@@ -80,13 +80,32 @@ class Step:
     costs: tuple[Decimal, Decimal, Decimal] | None  # uncached input, cached input, output
 
 
+def model_family(model: str) -> str:
+    return SNAPSHOT_SUFFIX.sub("", model)
+
+
 class Reference:
-    def __init__(self, rows: list[dict[str, Any]], timezone: str, as_of: date) -> None:
-        self.rows = rows
+    """The marts' expected contents. `latest_trusted_at`: rows stamped later come from a skewed
+    clock and are in no mart; `prices_csv`: the seed as it is at build time."""
+
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        timezone: str,
+        as_of: date,
+        *,
+        latest_trusted_at: datetime | None = None,
+        prices_csv: Path = PRICES_CSV,
+    ) -> None:
+        self.rows = [
+            row
+            for row in rows
+            if latest_trusted_at is None or row["created_at"] <= latest_trusted_at
+        ]
         self.zone = ZoneInfo(timezone)
         self.as_of = as_of
         self.window_start = as_of - timedelta(days=29)
-        self.prices = load_prices()
+        self.prices = load_prices(prices_csv)
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
@@ -101,13 +120,15 @@ class Reference:
                 if model is None and tokens_in is None and tokens_out is None:
                     continue
                 model = model or "(unknown)"
+                # A cost needs both counts: a missing one makes it unknown, never 0.
+                counts_known = tokens_in is not None and tokens_out is not None
                 tokens_in = tokens_in or 0
                 tokens_out = tokens_out or 0
                 cached = row[f"{step}_cached_tokens"] or 0
                 utc_day = row["created_at"].astimezone(ZoneInfo("UTC")).date()
                 price = price_for(self.prices, model, utc_day)
                 costs = None
-                if price is not None:
+                if price is not None and counts_known:
                     costs = (
                         (tokens_in - cached) * price.input_per_1m / MILLION,
                         cached * price.cached_per_1m / MILLION,
@@ -127,6 +148,7 @@ class Reference:
             priced = [s.costs for s in steps if s.costs is not None]
             parts = [sum(c[i] for c in priced) if priced else None for i in range(3)]
             result[key] = {
+                "model_family": model_family(key[2]),
                 "requests": len(steps),
                 "input_tokens": sum(s.input_tokens for s in steps),
                 "cached_input_tokens": sum(s.cached_tokens for s in steps),
@@ -195,7 +217,8 @@ class Reference:
                 {
                     "requests": 0, "input_tokens": 0, "cached_input_tokens": 0,
                     "output_tokens": 0, "total_tokens": 0, "total_cost_usd": None,
-                    "has_unpriced_usage": False, "errors": 0, "off_topic_requests": 0,
+                    "has_unpriced_usage": False, "unpriced_requests": 0, "errors": 0,
+                    "off_topic_requests": 0,
                     "first_request_at": row["created_at"], "last_request_at": row["created_at"],
                 },
             )  # fmt: skip
@@ -204,8 +227,12 @@ class Reference:
             entry["off_topic_requests"] += bool(row["is_off_topic"])
             entry["first_request_at"] = min(entry["first_request_at"], row["created_at"])
             entry["last_request_at"] = max(entry["last_request_at"], row["created_at"])
+        unpriced_request_ids = set()
         for step in self.steps():
             entry = result[(self.local_day(step.request["created_at"]), step.request["user_id"])]
+            if step.costs is None and step.request["log_id"] not in unpriced_request_ids:
+                unpriced_request_ids.add(step.request["log_id"])
+                entry["unpriced_requests"] += 1
             entry["input_tokens"] += step.input_tokens
             entry["cached_input_tokens"] += step.cached_tokens
             entry["output_tokens"] += step.output_tokens
@@ -226,11 +253,18 @@ class Reference:
                 {
                     "window_start_date": self.window_start, "window_end_date": self.as_of,
                     "requests": 0, "total_tokens": 0, "total_cost_usd": None, "errors": 0,
+                    "unpriced_requests": 0,
                     "off_topic_requests": 0, "first_request_at": usage["first_request_at"],
                     "last_request_at": usage["last_request_at"],
                 },
             )  # fmt: skip
-            for name in ("requests", "total_tokens", "errors", "off_topic_requests"):
+            for name in (
+                "requests",
+                "total_tokens",
+                "errors",
+                "off_topic_requests",
+                "unpriced_requests",
+            ):
                 entry[name] += usage[name]
             if usage["total_cost_usd"] is not None:
                 entry["total_cost_usd"] = (entry["total_cost_usd"] or 0) + usage["total_cost_usd"]
@@ -305,6 +339,8 @@ class Reference:
                 return percentile_cont(values, fraction) if values else None
 
             result[key] = {
+                "sql_model_family": model_family(key[0]),
+                "response_model_family": model_family(key[1]),
                 "window_start_date": self.window_start,
                 "window_end_date": self.as_of,
                 "requests": len(rows),

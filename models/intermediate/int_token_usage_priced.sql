@@ -1,0 +1,158 @@
+-- One row per row of int_token_usage_aggregated_daily, priced at read time with the token
+-- price in force on its UTC day (pricing_date): exact model name first, else the name without
+-- its snapshot date (gpt-4o-mini-2024-07-18 is priced as gpt-4o-mini). A step's cost is
+-- unknown (NULL, never 0) when no price is in force or its input or output token count is
+-- missing. A view: every build (and every read) uses the seed as it is now.
+with
+
+token_usage as (
+    select * from {{ ref('int_token_usage_aggregated_daily') }}
+),
+
+token_prices as (
+    select * from {{ ref('token_prices') }}
+),
+
+labeled_usage as (
+    select
+        *,
+        case when has_sql_step then coalesce(sql_model, '(unknown)') end as sql_step_model,
+        case when has_response_step then coalesce(response_model, '(unknown)') end
+            as response_step_model
+    from token_usage
+),
+
+models_used as (
+    select
+        pricing_date,
+        sql_step_model as model
+    from labeled_usage
+    where has_sql_step
+    union
+    select
+        pricing_date,
+        response_step_model as model
+    from labeled_usage
+    where has_response_step
+),
+
+matched_prices as (
+    select
+        models_used.pricing_date,
+        models_used.model,
+        coalesce(exact_price.model, snapshot_base_price.model) as priced_as_model,
+        case
+            when exact_price.model is not null then exact_price.input_usd_per_1m
+            else snapshot_base_price.input_usd_per_1m
+        end as input_usd_per_1m,
+        case
+            when exact_price.model is not null then exact_price.cached_input_usd_per_1m
+            else snapshot_base_price.cached_input_usd_per_1m
+        end as cached_input_usd_per_1m,
+        case
+            when exact_price.model is not null then exact_price.output_usd_per_1m
+            else snapshot_base_price.output_usd_per_1m
+        end as output_usd_per_1m
+    from models_used
+    left join token_prices as exact_price
+        on
+            models_used.model = exact_price.model
+            and models_used.pricing_date >= exact_price.valid_from
+            and (exact_price.valid_to is null or models_used.pricing_date < exact_price.valid_to)
+    left join token_prices as snapshot_base_price
+        on
+            {{ strip_model_snapshot('models_used.model') }} = snapshot_base_price.model
+            and models_used.model != snapshot_base_price.model
+            and models_used.pricing_date >= snapshot_base_price.valid_from
+            and (
+                snapshot_base_price.valid_to is null
+                or models_used.pricing_date < snapshot_base_price.valid_to
+            )
+),
+
+priced_usage as (
+    select
+        labeled_usage.*,
+        labeled_usage.has_sql_step
+        and labeled_usage.has_sql_token_counts
+        and sql_price.input_usd_per_1m is not null as is_sql_cost_known,
+        labeled_usage.has_response_step
+        and labeled_usage.has_response_token_counts
+        and response_price.input_usd_per_1m is not null as is_response_cost_known,
+        sql_price.input_usd_per_1m as sql_input_usd_per_1m,
+        sql_price.cached_input_usd_per_1m as sql_cached_input_usd_per_1m,
+        sql_price.output_usd_per_1m as sql_output_usd_per_1m,
+        response_price.input_usd_per_1m as response_input_usd_per_1m,
+        response_price.cached_input_usd_per_1m as response_cached_input_usd_per_1m,
+        response_price.output_usd_per_1m as response_output_usd_per_1m
+    from labeled_usage
+    left join matched_prices as sql_price
+        on
+            labeled_usage.pricing_date = sql_price.pricing_date
+            and labeled_usage.sql_step_model = sql_price.model
+    left join matched_prices as response_price
+        on
+            labeled_usage.pricing_date = response_price.pricing_date
+            and labeled_usage.response_step_model = response_price.model
+),
+
+costed_steps as (
+    select
+        *,
+        cast(case when is_sql_cost_known then {{ uncached_input_cost_usd(
+            'sql_input_tokens', 'sql_cached_input_tokens', 'sql_input_usd_per_1m'
+        ) }} end as {{ type_usd() }})
+            as sql_input_cost_usd,
+        cast(case when is_sql_cost_known then {{ cached_input_cost_usd(
+            'sql_cached_input_tokens', 'sql_cached_input_usd_per_1m'
+        ) }} end as {{ type_usd() }})
+            as sql_cached_input_cost_usd,
+        cast(case when is_sql_cost_known then {{ output_cost_usd(
+            'sql_output_tokens', 'sql_output_usd_per_1m'
+        ) }} end as {{ type_usd() }})
+            as sql_output_cost_usd,
+        cast(case when is_response_cost_known then {{ uncached_input_cost_usd(
+            'response_input_tokens', 'response_cached_input_tokens', 'response_input_usd_per_1m'
+        ) }} end as {{ type_usd() }})
+            as response_input_cost_usd,
+        cast(case when is_response_cost_known then {{ cached_input_cost_usd(
+            'response_cached_input_tokens', 'response_cached_input_usd_per_1m'
+        ) }} end as {{ type_usd() }})
+            as response_cached_input_cost_usd,
+        cast(case when is_response_cost_known then {{ output_cost_usd(
+            'response_output_tokens', 'response_output_usd_per_1m'
+        ) }} end as {{ type_usd() }})
+            as response_output_cost_usd,
+        (has_sql_step and not is_sql_cost_known)
+        or (has_response_step and not is_response_cost_known) as has_unknown_cost
+    from priced_usage
+),
+
+totalled as (
+    select
+        *,
+        cast(sql_input_cost_usd + sql_cached_input_cost_usd + sql_output_cost_usd as {{ type_usd() }})
+            as sql_cost_usd,
+        cast(
+            response_input_cost_usd + response_cached_input_cost_usd + response_output_cost_usd
+            as {{ type_usd() }}
+        ) as response_cost_usd,
+        cast(
+            case
+                when is_sql_cost_known or is_response_cost_known
+                    then
+                        coalesce(
+                            sql_input_cost_usd + sql_cached_input_cost_usd + sql_output_cost_usd, 0
+                        )
+                        + coalesce(
+                            response_input_cost_usd
+                            + response_cached_input_cost_usd
+                            + response_output_cost_usd,
+                            0
+                        )
+            end as {{ type_usd() }}
+        ) as known_cost_usd
+    from costed_steps
+)
+
+select * from totalled
