@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -53,13 +54,13 @@ class DashboardData:
 
 QUERIES = {
     "daily_cost": """
-        select request_date, model,
+        select request_date, model_family, model,
                sum(requests) as requests,
                sum(total_cost_usd) as total_cost_usd,
                sum(unpriced_requests) as unpriced_requests
         from {schema}.fct_daily_token_cost
         where request_date between %(start)s and %(end)s
-        group by request_date, model order by request_date, model""",
+        group by request_date, model_family, model order by request_date, model""",
     "daily_latency": """
         select request_date, step, requests, p50_ms, p95_ms, p99_ms
         from {schema}.fct_daily_step_latency
@@ -88,8 +89,9 @@ QUERIES = {
         from {schema}.fct_sql_fingerprints
         order by occurrences desc, sql_fingerprint limit 10""",
     "model_comparison": """
-        select sql_model, response_model, requests, error_rate, p50_nl_to_sql_ms,
-               p95_nl_to_sql_ms, p95_response_generation_ms, p95_ttfb_ms, avg_cost_usd
+        select sql_model, response_model, sql_model_family, response_model_family, requests,
+               error_rate, p50_nl_to_sql_ms, p95_nl_to_sql_ms, p95_response_generation_ms,
+               p95_ttfb_ms, avg_cost_usd, priced_requests
         from {schema}.fct_model_comparison order by requests desc, sql_model, response_model""",
     "heaviest_users": """
         select user_id, requests, total_tokens, total_cost_usd, errors
@@ -163,16 +165,36 @@ def _complete_days(data: DashboardData, rows: list[dict[str, Any]]) -> list[dict
 def _daily_series(
     rows: list[dict[str, Any]], group: str, value: str
 ) -> tuple[list[str], dict[str, list[Any]]]:
-    """Every day of the rows, and per group the value on each day (0 where it has none).
+    """Every day of the rows, and per group the sum of the value on each day.
 
-    0 is right here: a group absent on a day had no cost (no call) or no error that day.
+    0 is right here: a group absent on a day had no cost (no call) or no error that day, and
+    a NULL cost (unpriced) is drawn as no bar, its share shown by the unpriced line.
     """
     days = sorted({row["request_date"] for row in rows})
-    series = {}
+    series: dict[str, list[Any]] = {}
     for name in sorted({row[group] for row in rows}):
-        by_day = {row["request_date"]: row[value] for row in rows if row[group] == name}
-        series[name] = [by_day.get(day) or 0 for day in days]
+        by_day: dict[str, Any] = defaultdict(int)
+        for row in rows:
+            if row[group] == name and row[value] is not None:
+                by_day[row["request_date"]] += row[value]
+        series[name] = [by_day.get(day, 0) for day in days]
     return days, series
+
+
+def _view_buttons(labels: tuple[str, str], counts: tuple[int, int], always: int) -> list[Any]:
+    """Two buttons that show one trace set or the other (plus `always` traces after them)."""
+    first, second = counts
+    return [
+        {
+            "label": label,
+            "method": "restyle",
+            "args": [{"visible": visible + [True] * always}],
+        }
+        for label, visible in (
+            (labels[0], [True] * first + [False] * second),
+            (labels[1], [False] * first + [True] * second),
+        )
+    ]
 
 
 PARTIAL_PATTERN = "/"
@@ -185,13 +207,23 @@ def cost_figure(data: DashboardData) -> go.Figure:
     read as a drop: it is hatched and annotated. The unpriced share (a rate) leaves it out.
     """
     figure = make_subplots(specs=[[{"secondary_y": True}]])
-    days, cost_by_model = _daily_series(data.daily_cost, "model", "total_cost_usd")
+    days, cost_by_family = _daily_series(data.daily_cost, "model_family", "total_cost_usd")
+    _, cost_by_model = _daily_series(data.daily_cost, "model", "total_cost_usd")
     patterns = [PARTIAL_PATTERN if day == data.partial_day else "" for day in days]
-    for model, costs in cost_by_model.items():
-        figure.add_trace(
-            go.Bar(name=model, x=days, y=costs, marker={"pattern": {"shape": patterns}}),
-            secondary_y=False,
-        )
+    # By family first (gpt-4o-mini and gpt-4o-mini-2024-07-18 are one model); the exact
+    # names are the second trace set, hidden until the button shows them.
+    for series, visible in ((cost_by_family, True), (cost_by_model, False)):
+        for name, costs in series.items():
+            figure.add_trace(
+                go.Bar(
+                    name=name,
+                    x=days,
+                    y=costs,
+                    visible=visible,
+                    marker={"pattern": {"shape": patterns}},
+                ),
+                secondary_y=False,
+            )
     unpriced_share: list[float | None] = []
     for day in days:
         rows = [r for r in data.daily_cost if r["request_date"] == day]
@@ -210,7 +242,7 @@ def cost_figure(data: DashboardData) -> go.Figure:
         secondary_y=True,
     )
     if data.partial_day in days:
-        total = sum(costs[days.index(data.partial_day)] for costs in cost_by_model.values())
+        total = sum(costs[days.index(data.partial_day)] for costs in cost_by_family.values())
         figure.add_annotation(
             x=data.partial_day,
             y=total,
@@ -221,9 +253,23 @@ def cost_figure(data: DashboardData) -> go.Figure:
         )
     figure.update_layout(
         barmode="stack",
-        title=f"Daily token cost by model, USD ({_range(data)}"
+        title=f"Daily token cost by model family, USD ({_range(data)}"
         + ("; hatched: today, partial)" if data.partial_day else ")"),
         legend={"orientation": "h", "y": -0.25},
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 1,
+                "xanchor": "right",
+                "y": 1.18,
+                "buttons": _view_buttons(
+                    ("by model family", "by exact model name"),
+                    (len(cost_by_family), len(cost_by_model)),
+                    always=1,
+                ),
+            }
+        ],
     )
     figure.update_yaxes(title_text="USD", secondary_y=False)
     figure.update_yaxes(title_text="unpriced share", tickformat=".1%", secondary_y=True)
@@ -392,24 +438,98 @@ def fingerprints_figure(data: DashboardData) -> go.Figure:
     )
 
 
+def _model_families(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Comparison rows added up per (SQL family, response family): what combines exactly.
+
+    Requests, errors and priced cost add up across snapshots; percentiles do not, so the
+    family view has no latency and the exact view keeps it.
+    """
+    families: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["sql_model_family"], row["response_model_family"])
+        family = families.setdefault(
+            key, {"pairs": 0, "requests": 0, "errors": 0.0, "priced": 0, "cost": 0.0}
+        )
+        family["pairs"] += 1
+        family["requests"] += row["requests"]
+        family["errors"] += row["error_rate"] * row["requests"]
+        if row["avg_cost_usd"] is not None:
+            family["priced"] += row["priced_requests"]
+            family["cost"] += row["avg_cost_usd"] * row["priced_requests"]
+    return [
+        {
+            "sql_model_family": sql_family,
+            "response_model_family": response_family,
+            "pairs": family["pairs"],
+            "requests": family["requests"],
+            "error_rate": family["errors"] / family["requests"],
+            "avg_cost_usd": family["cost"] / family["priced"] if family["priced"] else None,
+        }
+        for (sql_family, response_family), family in sorted(
+            families.items(), key=lambda item: (-item[1]["requests"], item[0])
+        )
+    ]
+
+
 def models_figure(data: DashboardData) -> go.Figure:
+    """The comparison by model family, and one click away by exact model name."""
     rows = data.model_comparison
-    return _table(
-        ["SQL model", "response model", "requests", "error rate", "p95 NL-to-SQL ms",
-         "p95 response ms", "p95 TTFB ms", "avg cost USD"],
+    families = _model_families(rows)
+    header = {"align": "left", "fill_color": "#e8eef7"}
+    figure = go.Figure(
         [
-            [r["sql_model"] for r in rows],
-            [r["response_model"] for r in rows],
-            [r["requests"] for r in rows],
-            [f"{r['error_rate']:.2%}" for r in rows],
-            [_number(r["p95_nl_to_sql_ms"]) for r in rows],
-            [_number(r["p95_response_generation_ms"]) for r in rows],
-            [_number(r["p95_ttfb_ms"]) for r in rows],
-            [_number(r["avg_cost_usd"], 6) for r in rows],
-        ],
-        f"Model comparison ({_range(data)}; {MISSING}: not measured, i.e. no successful "
-        "request for a latency, no priced request for a cost)",
+            go.Table(
+                header={**header, "values": [
+                    "SQL model family", "response model family", "exact pairs", "requests",
+                    "error rate", "avg cost USD"]},
+                cells={"align": "left", "values": [
+                    [r["sql_model_family"] for r in families],
+                    [r["response_model_family"] for r in families],
+                    [r["pairs"] for r in families],
+                    [r["requests"] for r in families],
+                    [f"{r['error_rate']:.2%}" for r in families],
+                    [_number(r["avg_cost_usd"], 6) for r in families],
+                ]},
+            ),
+            go.Table(
+                visible=False,
+                header={**header, "values": [
+                    "SQL model", "response model", "requests", "error rate", "p95 NL-to-SQL ms",
+                    "p95 response ms", "p95 TTFB ms", "avg cost USD"]},
+                cells={"align": "left", "values": [
+                    [r["sql_model"] for r in rows],
+                    [r["response_model"] for r in rows],
+                    [r["requests"] for r in rows],
+                    [f"{r['error_rate']:.2%}" for r in rows],
+                    [_number(r["p95_nl_to_sql_ms"]) for r in rows],
+                    [_number(r["p95_response_generation_ms"]) for r in rows],
+                    [_number(r["p95_ttfb_ms"]) for r in rows],
+                    [_number(r["avg_cost_usd"], 6) for r in rows],
+                ]},
+            ),
+        ]
     )  # fmt: skip
+    figure.update_layout(
+        title=f"Model comparison ({_range(data)}; {MISSING}: not measured, i.e. no successful "
+        "request for a latency, no priced request for a cost; latency per exact pair only)",
+        height=160 + 30 * max(len(rows), 1),
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 1,
+                "xanchor": "right",
+                "y": 1.02,
+                "yanchor": "bottom",
+                "buttons": _view_buttons(
+                    ("by model family", "by exact model name (with latency)"),
+                    (1, 1),
+                    always=0,
+                ),
+            }
+        ],
+    )
+    return figure
 
 
 def users_figure(data: DashboardData) -> go.Figure:

@@ -81,7 +81,11 @@ def built_db(server, template_database):
         load_workload(db.conninfo(), settings, quiet=True)
         add_failed_only_pair(db)
         add_tricky_sql(db)
-        run_dbt(db, "build", "--vars", f"{{as_of_date: '{END.isoformat()}'}}")
+        # Models and seeds only: the data tests run in `make dbt-check`, not here again.
+        run_dbt(
+            db, "build", "--resource-type", "seed", "--resource-type", "model",
+            "--vars", f"{{as_of_date: '{END.isoformat()}'}}",
+        )  # fmt: skip
         yield db
 
 
@@ -165,7 +169,7 @@ def test_embedded_figures_match_the_marts(page, built_db):
             for r in data["model_comparison"]] == [tuple(row) for row in models]  # fmt: skip
     # The figures draw those numbers: the stacked cost bars add up to each day's total.
     figure = dashboard.cost_figure(dashboard.DashboardData(**{**data, "window_start": None}))
-    bars = [trace for trace in figure.data if trace.type == "bar"]
+    bars = [trace for trace in figure.data if trace.type == "bar" and trace.visible is not False]
     day_totals = [sum(values) for values in zip(*(trace.y for trace in bars), strict=True)]
     expected = {}
     for day, _, total, _ in cost:
@@ -182,32 +186,62 @@ def find_chromium() -> str | None:
 
 
 class RenderedText(HTMLParser):
-    """The text a reader sees in a DOM dump, entities decoded once, per chart section."""
+    """What a reader sees in a DOM dump, entities decoded once: text per chart section, and
+    the body cells of each Plotly table, column by column (`g.y-column`, one `g.column-cell`
+    per row)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.hidden = 0
         self.section = "page"
         self.by_section: dict[str, list[str]] = defaultdict(list)
+        self.table_columns: dict[str, list[list[str]]] = defaultdict(list)
+        self.groups: list[str] = []  # classes of the open <g> elements
+        self.in_cells = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
         if tag in ("script", "style"):
             self.hidden += 1
         if tag == "section":
-            self.section = dict(attrs).get("id") or "page"
+            self.section = attributes.get("id") or "page"
+        if tag != "g":
+            return
+        kind = attributes.get("class") or ""
+        self.groups.append(kind)
+        if kind == "y-column":
+            self.table_columns[self.section].append([])
+        elif kind == "column-block" and (attributes.get("id") or "").startswith("cells"):
+            self.in_cells += 1
+        elif kind == "column-cell" and self.in_cells:
+            self.table_columns[self.section][-1].append("")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style"):
             self.hidden -= 1
+        if tag == "g" and self.groups:
+            kind = self.groups.pop()
+            if kind == "column-block" and self.in_cells and "column-block" not in self.groups:
+                self.in_cells = 0
 
     def handle_data(self, data: str) -> None:
-        if not self.hidden and data.strip():
-            self.by_section[self.section].append(data)
+        if self.hidden or not data.strip():
+            return
+        self.by_section[self.section].append(data)
+        if self.in_cells and self.table_columns[self.section]:
+            column = self.table_columns[self.section][-1]
+            if column:
+                column[-1] += data
 
     def text(self, section: str | None = None) -> str:
         if section is not None:
             return " ".join(self.by_section[section])
         return " ".join(" ".join(parts) for parts in self.by_section.values())
+
+    def table(self, section: str) -> list[list[str]]:
+        """The shown table's body cells as rows (header rows are other blocks)."""
+        columns = [column for column in self.table_columns[section] if column]
+        return [list(row) for row in zip(*columns, strict=True)]
 
 
 def squeeze(text: str) -> str:
@@ -215,16 +249,15 @@ def squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-@pytest.fixture(scope="module")
-def rendered(page) -> tuple[RenderedText, Path]:
-    """The page rendered in headless Chromium: its DOM, and a screenshot under reports/."""
+def render_in_chromium(path: Path, name: str) -> RenderedText:
+    """Render `path` in headless Chromium: its DOM, and reports/<name>.png for a reviewer
+    (reports/ is git-ignored; CI can archive it)."""
     browser = find_chromium()
     if browser is None:
         pytest.skip(
             "no Chromium found: install Debian's package (apt-get install chromium) to run "
             "the dashboard render test; .ci/run does this when it runs as root on Debian"
         )
-    path, _ = page
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     flags = [
         browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -232,41 +265,60 @@ def rendered(page) -> tuple[RenderedText, Path]:
         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
         "--virtual-time-budget=10000", "--window-size=1400,5600",
     ]  # fmt: skip
-    # Kept for a reviewer: reports/ is git-ignored, and CI can archive it.
     reports = database.PROJECT_ROOT / "reports"
     reports.mkdir(exist_ok=True)
-    shutil.copy(path, reports / "test_dashboard.html")
-    screenshot = reports / "test_dashboard.png"
+    shutil.copy(path, reports / f"{name}.html")
+    screenshot = reports / f"{name}.png"
     screenshot.unlink(missing_ok=True)
-    shot = subprocess.run(
-        [*flags, f"--screenshot={screenshot}", path.as_uri()],
+    # One run writes the screenshot and prints the DOM once the page has settled.
+    run = subprocess.run(
+        [*flags, f"--screenshot={screenshot}", "--dump-dom", path.as_uri()],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    dom = subprocess.run(
-        [*flags, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120
-    )
-    assert screenshot.exists() and screenshot.stat().st_size > 50_000, shot.stderr[-2000:]
+    assert screenshot.exists() and screenshot.stat().st_size > 50_000, run.stderr[-2000:]
     console = [
-        line for line in (shot.stderr + dom.stderr).splitlines()
+        line for line in run.stderr.splitlines()
         if "CONSOLE" in line and ("rror" in line or "Uncaught" in line)
     ]  # fmt: skip
     assert console == []
     # Every chart was drawn: Plotly replaces each div's content with an SVG (or a table).
-    assert dom.stdout.count('class="main-svg"') >= len(dashboard.FIGURES)
+    assert run.stdout.count('class="main-svg"') >= len(dashboard.FIGURES)
     parser = RenderedText()
-    parser.feed(dom.stdout)
-    return parser, screenshot
+    parser.feed(run.stdout)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def rendered(page) -> RenderedText:
+    """The page as it opens (screenshot: reports/test_dashboard.png)."""
+    return render_in_chromium(page[0], "test_dashboard")
+
+
+@pytest.fixture(scope="module")
+def rendered_exact(page) -> RenderedText:
+    """The page after a click on each chart's second view button ("by exact model name"):
+    the button's own restyle arguments, applied once the page has loaded."""
+    path, text = page
+    data = dashboard.DashboardData(**embedded_data(text))
+    clicks = []
+    for name, make in (("cost", dashboard.cost_figure), ("models", dashboard.models_figure)):
+        [menu] = make(data).layout.updatemenus
+        arguments = json.dumps(menu.buttons[1].args[0])
+        clicks.append(f"Plotly.restyle('plot-{name}', {arguments});")
+    script = f"<script>window.addEventListener('load', () => {{ {' '.join(clicks)} }});</script>"
+    clicked = path.with_name("dashboard-exact.html")
+    clicked.write_text(text.replace("</body>", script + "</body>"), encoding="utf-8")
+    return render_in_chromium(clicked, "test_dashboard_exact_models")
 
 
 def test_the_page_renders_in_headless_chromium_without_console_errors(rendered):
-    text, screenshot = rendered
-    assert screenshot.parent == database.PROJECT_ROOT / "reports"
     for name, _ in dashboard.FIGURES:
-        assert text.text(f"chart-{name}"), f"chart {name} shows no text"
+        assert rendered.text(f"chart-{name}"), f"chart {name} shows no text"
+    assert (database.PROJECT_ROOT / "reports" / "test_dashboard.png").exists()
 
 
 def test_rendered_text_is_escaped_exactly_once(rendered, page):
-    text, _ = rendered
+    text = rendered
     visible = text.text()
     for leftover in ("&amp;", "&quot;", "&#", "&lt;", "&gt;"):
         assert leftover not in visible
@@ -278,31 +330,71 @@ def test_rendered_text_is_escaped_exactly_once(rendered, page):
     assert squeeze(shown) in squeeze(text.text("chart-fingerprints"))
 
 
-def test_a_pair_with_only_failed_requests_shows_no_latency(rendered, page, built_db):
-    text, _ = rendered
+def test_a_pair_with_only_failed_requests_shows_no_latency(rendered_exact, built_db):
     with connect(built_db) as connection:
         measured = connection.execute(
             "select requests, error_rate, p95_nl_to_sql_ms, p95_response_generation_ms, "
             "p95_ttfb_ms from analytics.fct_model_comparison where sql_model = %s",
             (FAILED_ONLY_MODEL,),
         ).fetchone()
+        pairs = connection.execute("select count(*) from analytics.fct_model_comparison")
+        pair_count = pairs.fetchone()[0]
     assert measured == (3, 1.0, None, None, None)  # the mart: nothing measured
+    # The exact-name table as the browser drew it, one row per pair of the mart.
+    rows = rendered_exact.table("chart-models")
+    assert len(rows) == pair_count
+    [failed] = [row for row in rows if row[0] == FAILED_ONLY_MODEL]
+    assert failed[1:4] == ["(none)", "3", "100.00%"]
+    assert failed[4:7] == [dashboard.MISSING] * 3  # p95 NL-to-SQL, response, TTFB
+    # Pairs with successful requests show measured numbers in the same columns.
+    measured_rows = [row for row in rows if row[3] != "100.00%"]
+    assert measured_rows and all(re.fullmatch(r"[\d,]+", row[6]) for row in measured_rows)
+
+
+def family_of(model: str) -> str:
+    """The model without a -YYYY-MM-DD snapshot suffix (the test's own rule)."""
+    return re.sub(r"-\d{4}-\d{2}-\d{2}$", "", model)
+
+
+def test_cost_and_comparison_group_by_model_family_with_exact_names_one_click_away(
+    page, rendered, rendered_exact
+):
     data = dashboard.DashboardData(**embedded_data(page[1]))
-    [table] = dashboard.models_figure(data).data
-    columns = list(table.cells.values)
-    row = list(columns[0]).index(FAILED_ONLY_MODEL)
-    cells = [column[row] for column in columns]
-    assert cells[:4] == [FAILED_ONLY_MODEL, "(none)", 3, "100.00%"]
-    assert cells[4:7] == [dashboard.MISSING] * 3  # p95 NL-to-SQL, response, TTFB
-    # Measured pairs still show numbers, and the dash reaches the rendered page.
-    other = list(columns[0]).index("gpt-4o-mini")
-    assert re.fullmatch(r"[\d,]+", str(columns[4][other]))
-    models_text = text.text("chart-models")
-    assert FAILED_ONLY_MODEL in models_text and dashboard.MISSING in models_text
+    cost = dashboard.cost_figure(data)
+    bars = [trace for trace in cost.data if trace.type == "bar"]
+    shown = [bar for bar in bars if bar.visible is not False]
+    hidden = [bar for bar in bars if bar.visible is False]
+    models = {row["model"] for row in data.daily_cost}
+    assert {bar.name for bar in hidden} == models
+    assert {bar.name for bar in shown} == {family_of(model) for model in models}
+    assert "gpt-4o-mini-2024-07-18" in models and "gpt-4o-mini-2024-07-18" not in {
+        bar.name for bar in shown
+    }
+    # Each family's bar is the sum of its exact models' bars, day by day.
+    by_name = {bar.name: list(bar.y) for bar in hidden}
+    for bar in shown:
+        members = [by_name[model] for model in models if family_of(model) == bar.name]
+        assert list(bar.y) == pytest.approx([sum(day) for day in zip(*members, strict=True)])
+    # The comparison: by family first (requests add up), exact pairs a click away.
+    family_rows = rendered.table("chart-models")
+    total = sum(row["requests"] for row in data.model_comparison)
+    assert sum(int(row[3].replace(",", "")) for row in family_rows) == total
+    expected_families = {
+        (family_of(row["sql_model"]), family_of(row["response_model"]))
+        for row in data.model_comparison
+    }
+    assert {(row[0], row[1]) for row in family_rows} == expected_families
+    assert len(family_rows) < len(data.model_comparison)
+    # In the browser: family names in the legend, exact names once the button is clicked.
+    legend = {part.strip() for part in rendered.by_section["chart-cost"]}
+    clicked_legend = {part.strip() for part in rendered_exact.by_section["chart-cost"]}
+    assert "gpt-4o-mini" in legend and "gpt-4o-mini-2024-07-18" not in legend
+    assert "by exact model name" in legend
+    assert {"gpt-4o-mini", "gpt-4o-mini-2024-07-18"} <= clicked_legend
 
 
 def test_todays_partial_day_is_marked_and_kept_out_of_trends(rendered, page, built_db):
-    text, _ = rendered
+    text = rendered
     data = dashboard.DashboardData(**embedded_data(page[1]))
     today = END.isoformat()
     assert data.partial_day == today
