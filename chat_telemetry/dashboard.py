@@ -510,8 +510,10 @@ def models_figure(data: DashboardData) -> go.Figure:
         ]
     )  # fmt: skip
     figure.update_layout(
-        title=f"Model comparison ({_range(data)}; {MISSING}: not measured, i.e. no successful "
-        "request for a latency, no priced request for a cost; latency per exact pair only)",
+        # Latency percentiles do not add up across snapshots: the exact view has them.
+        title=f"Model comparison ({_range(data)})<br><sup>{MISSING}: not measured (no "
+        "successful request for a latency, no priced request for a cost); latency: exact "
+        "names view</sup>",
         height=160 + 30 * max(len(rows), 1),
         updatemenus=[
             {
