@@ -156,6 +156,31 @@ def command_report(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_purge(arguments: argparse.Namespace) -> int:
+    from chat_telemetry import retention
+
+    connection = database.resolve()
+    try:
+        result = retention.purge(
+            connection.conninfo(),
+            arguments.older_than_days,
+            dry_run=arguments.dry_run,
+            batch_size=arguments.batch_size,
+            margin=arguments.margin_days,
+        )
+    except retention.PurgeRefused as refusal:
+        print(f"purge refused: {refusal}", file=sys.stderr)
+        return 2
+    verb = "would delete" if result.dry_run else "deleted"
+    print(
+        f"{verb} {result.rows:,} raw telemetry rows created before "
+        f"{result.purged_before.isoformat()} ({connection.describe()})"
+    )
+    if not result.dry_run:
+        print("purge watermark recorded in public.chat_telemetry_purges")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chat_telemetry", description=__doc__)
     commands = parser.add_subparsers(dest="name", required=True)
@@ -196,6 +221,19 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write the HTML dashboard from the marts")
     report.add_argument("--output", default="reports/dashboard.html")
     report.set_defaults(handler=command_report)
+    purge = commands.add_parser(
+        "purge", help="delete raw telemetry older than N whole UTC days (retention)"
+    )
+    purge.add_argument("--older-than-days", type=int, required=True)
+    purge.add_argument("--dry-run", action="store_true", help="only count the rows")
+    purge.add_argument("--batch-size", type=int, default=10_000)
+    purge.add_argument(
+        "--margin-days",
+        type=int,
+        default=7,
+        help="days to keep beyond dbt's lookback_days (minimum N = lookback_days + margin)",
+    )
+    purge.set_defaults(handler=command_purge)
     return parser
 
 

@@ -1,8 +1,9 @@
 -- One row per chat request, narrow: the model pair, outcome, latencies and token counts that
 -- the windowed model comparison needs. Incremental (whole days from the run's start date), so
 -- that it outlives the raw rows after a retention purge and the mart never rescans raw
--- history. No user_id and no cost: costs are priced at read time from token sums.
-{{ config(**daily_incremental_config(indexed=true)) }}
+-- history. No cost: costs are priced at read time from token sums. Users missing from
+-- auth.users are forgotten on every day, as in the token sums the mart's costs come from.
+{{ config(post_hook="{{ forget_erased_users() }}", **daily_incremental_config(indexed=true)) }}
 
 with
 
@@ -14,6 +15,7 @@ requests as (
 narrowed as (
     select
         request_id,
+        user_id,
         created_at,
         request_date,
         sql_model,

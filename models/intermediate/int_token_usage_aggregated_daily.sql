@@ -58,8 +58,10 @@ aggregated as (
         has_response_token_counts,
         cast(count(*) as {{ dbt.type_bigint() }}) as requests,
         cast(sum(sql_input_tokens) as {{ dbt.type_bigint() }}) as sql_input_tokens,
-        cast(sum(case when has_sql_step then sql_cached_input_tokens else 0 end) as {{ dbt.type_bigint() }})
-            as sql_cached_input_tokens,
+        cast(
+            sum(case when has_sql_step then sql_cached_input_tokens else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as sql_cached_input_tokens,
         cast(sum(sql_output_tokens) as {{ dbt.type_bigint() }}) as sql_output_tokens,
         cast(sum(response_input_tokens) as {{ dbt.type_bigint() }}) as response_input_tokens,
         cast(

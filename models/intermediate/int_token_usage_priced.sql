@@ -73,18 +73,18 @@ matched_prices as (
 priced_usage as (
     select
         labeled_usage.*,
-        labeled_usage.has_sql_step
-        and labeled_usage.has_sql_token_counts
-        and sql_price.input_usd_per_1m is not null as is_sql_cost_known,
-        labeled_usage.has_response_step
-        and labeled_usage.has_response_token_counts
-        and response_price.input_usd_per_1m is not null as is_response_cost_known,
         sql_price.input_usd_per_1m as sql_input_usd_per_1m,
         sql_price.cached_input_usd_per_1m as sql_cached_input_usd_per_1m,
         sql_price.output_usd_per_1m as sql_output_usd_per_1m,
         response_price.input_usd_per_1m as response_input_usd_per_1m,
         response_price.cached_input_usd_per_1m as response_cached_input_usd_per_1m,
-        response_price.output_usd_per_1m as response_output_usd_per_1m
+        response_price.output_usd_per_1m as response_output_usd_per_1m,
+        labeled_usage.has_sql_step
+        and labeled_usage.has_sql_token_counts
+        and sql_price.input_usd_per_1m is not null as is_sql_cost_known,
+        labeled_usage.has_response_step
+        and labeled_usage.has_response_token_counts
+        and response_price.input_usd_per_1m is not null as is_response_cost_known
     from labeled_usage
     left join matched_prices as sql_price
         on
@@ -130,9 +130,47 @@ costed_steps as (
 
 totalled as (
     select
-        *,
-        cast(sql_input_cost_usd + sql_cached_input_cost_usd + sql_output_cost_usd as {{ type_usd() }})
-            as sql_cost_usd,
+        request_date,
+        pricing_date,
+        user_id,
+        sql_model,
+        response_model,
+        has_sql_step,
+        has_sql_token_counts,
+        has_response_step,
+        has_response_token_counts,
+        sql_step_model,
+        response_step_model,
+        requests,
+        sql_input_tokens,
+        sql_cached_input_tokens,
+        sql_output_tokens,
+        response_input_tokens,
+        response_cached_input_tokens,
+        response_output_tokens,
+        errors,
+        off_topic_requests,
+        first_request_at,
+        last_request_at,
+        sql_input_usd_per_1m,
+        sql_cached_input_usd_per_1m,
+        sql_output_usd_per_1m,
+        response_input_usd_per_1m,
+        response_cached_input_usd_per_1m,
+        response_output_usd_per_1m,
+        is_sql_cost_known,
+        is_response_cost_known,
+        sql_input_cost_usd,
+        sql_cached_input_cost_usd,
+        sql_output_cost_usd,
+        response_input_cost_usd,
+        response_cached_input_cost_usd,
+        response_output_cost_usd,
+        has_unknown_cost,
+        cast(
+            sql_input_cost_usd + sql_cached_input_cost_usd + sql_output_cost_usd
+            as {{ type_usd() }}
+        ) as sql_cost_usd,
         cast(
             response_input_cost_usd + response_cached_input_cost_usd + response_output_cost_usd
             as {{ type_usd() }}

@@ -14,13 +14,19 @@ aggregated as (
         cast(sum(requests) as {{ dbt.type_bigint() }}) as requests,
         cast(sum(sql_input_tokens + response_input_tokens) as {{ dbt.type_bigint() }})
             as input_tokens,
-        cast(sum(sql_cached_input_tokens + response_cached_input_tokens) as {{ dbt.type_bigint() }})
-            as cached_input_tokens,
+        cast(
+            sum(sql_cached_input_tokens + response_cached_input_tokens)
+            as {{ dbt.type_bigint() }}
+        ) as cached_input_tokens,
         cast(sum(sql_output_tokens + response_output_tokens) as {{ dbt.type_bigint() }})
             as output_tokens,
         cast(
-            sum(sql_input_tokens + response_input_tokens + sql_output_tokens + response_output_tokens)
-            as {{ dbt.type_bigint() }}
+            sum(
+                sql_input_tokens
+                + response_input_tokens
+                + sql_output_tokens
+                + response_output_tokens
+            ) as {{ dbt.type_bigint() }}
         ) as total_tokens,
         cast(sum(known_cost_usd) as {{ type_usd() }}) as total_cost_usd,
         max(case when has_unknown_cost then 1 else 0 end) = 1 as has_unpriced_usage,

@@ -103,23 +103,32 @@ def make_conversation(db: database.Connection, user_id: uuid.UUID) -> uuid.UUID:
     return conversation_id
 
 
-def run_dbt(db: database.Connection, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """Run dbt against `db`; fails the test with dbt's output when dbt fails."""
+def run_dbt(
+    db: database.Connection,
+    *arguments: str,
+    project_dir: Path | None = None,
+    expect_failure: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run dbt against `db`; fails the test with dbt's output when dbt fails (or, with
+    `expect_failure`, when it succeeds). `project_dir`: a copy of the project to run instead."""
+    project = project_dir or database.PROJECT_ROOT
     environ = dict(os.environ)
     environ.update(db.env())
-    environ["DBT_PROFILES_DIR"] = str(database.PROJECT_ROOT)
+    environ["DBT_PROFILES_DIR"] = str(project)
     # Keep pytest's dbt artifacts apart from those of `make` targets.
-    environ["DBT_TARGET_PATH"] = str(database.PROJECT_ROOT / "target" / "pytest")
-    environ["DBT_LOG_PATH"] = str(database.PROJECT_ROOT / "logs" / "pytest")
+    environ["DBT_TARGET_PATH"] = str(project / "target" / "pytest")
+    environ["DBT_LOG_PATH"] = str(project / "logs" / "pytest")
     dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
         [str(dbt), *arguments],
-        cwd=database.PROJECT_ROOT,
+        cwd=project,
         env=environ,
         capture_output=True,
         text=True,
         timeout=600,
     )
-    if result.returncode != 0:
+    if expect_failure and result.returncode == 0:
+        pytest.fail(f"dbt {' '.join(arguments)} succeeded but should have failed")
+    if not expect_failure and result.returncode != 0:
         pytest.fail(f"dbt {' '.join(arguments)} failed:\n{result.stdout[-6000:]}\n{result.stderr}")
     return result

@@ -1,0 +1,262 @@
+"""The marts stay true while production happens to them, with only the plain scheduled build.
+
+Each scenario builds the marts, applies one event of production (a price added or corrected,
+a user erased, a row from a skewed clock, raw rows purged, the reporting time zone changed),
+runs the plain `dbt run`/`dbt build` a schedule runs (never `--full-refresh` unless the
+scenario is about it), and compares every mart with the independent Python computation of
+what the marts should now say (reference_marts.py).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from conftest import connect, run_dbt
+from reference_marts import Reference
+from test_bootstrap import python_fingerprint
+from test_marts import assert_mart_matches, insert, read_mart, varied_rows
+
+from chat_telemetry import database
+
+LOOKBACK_DAYS = 3
+DAILY_MARTS_WITHOUT_USERS = ("fct_daily_step_latency", "fct_daily_errors", "fct_daily_off_topic")
+
+
+def today_in(zone: str) -> date:
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+def rows_until_now(rng: random.Random, users: list[uuid.UUID], days: list[date], per_day: int):
+    """Rows on the given UTC days, none later than a minute ago (today is a partial day)."""
+    latest = datetime.now(timezone.utc) - timedelta(minutes=1)
+    return [row for row in varied_rows(rng, users, days, per_day) if row["created_at"] <= latest]
+
+
+def last_days(count: int, zone: str = "UTC") -> list[date]:
+    today = today_in(zone)
+    return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
+
+
+def dbt_vars(zone: str, as_of: date) -> str:
+    return json.dumps({"reporting_timezone": zone, "as_of_date": as_of.isoformat()})
+
+
+def assert_marts_match(db, reference: Reference, only: tuple[str, ...] | None = None) -> None:
+    expected = {
+        "fct_daily_token_cost": reference.daily_token_cost,
+        "fct_daily_step_latency": reference.daily_step_latency,
+        "fct_daily_errors": reference.daily_errors,
+        "fct_daily_user_usage": reference.daily_user_usage,
+        "rpt_user_usage_30d": reference.user_usage_30d,
+        "fct_sql_fingerprints": lambda: reference.sql_fingerprints(python_fingerprint),
+        "fct_daily_off_topic": reference.daily_off_topic,
+        "fct_model_comparison": reference.model_comparison,
+    }
+    for name, compute in expected.items():
+        if only is None or name in only:
+            assert_mart_matches(db, name, compute())
+
+
+def build_models(db, *arguments: str, **options):
+    """`dbt build` of seeds and models only (data and unit tests run in `make dbt-check`)."""
+    return run_dbt(
+        db, "build", "--resource-type", "seed", "--resource-type", "model", *arguments, **options
+    )
+
+
+def copy_of_project(destination: Path) -> Path:
+    """A copy of the dbt project whose seed a test may edit without touching the checkout."""
+    root = database.PROJECT_ROOT
+    for folder in ("models", "macros", "seeds", "tests", "analyses"):
+        shutil.copytree(
+            root / folder, destination / folder, ignore=shutil.ignore_patterns("python")
+        )
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(root / name, destination / name)
+    return destination
+
+
+def test_a_price_added_or_corrected_reprices_all_history(fresh_db, tmp_path):
+    """Before: only the last lookback_days days were repriced after a seed edit."""
+    zone = "UTC"
+    rng = random.Random(101)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(6)]
+    rows = rows_until_now(rng, users, last_days(12), per_day=30)
+    insert(fresh_db, rows)
+    project = copy_of_project(tmp_path / "project")
+    variables = dbt_vars(zone, today_in(zone))
+    build_models(fresh_db, "--full-refresh", "--vars", variables, project_dir=project)
+    seed = project / "seeds" / "token_prices.csv"
+    assert_marts_match(fresh_db, Reference(rows, zone, today_in(zone), prices_csv=seed))
+
+    # A model that had no price gets one from a past valid_from, and a typo is corrected.
+    text = seed.read_text()
+    assert "gpt-4o-mini,2024-07-18,,0.15,0.075,0.60," in text
+    text = text.replace(
+        "gpt-4o-mini,2024-07-18,,0.15,0.075,0.60,", "gpt-4o-mini,2024-07-18,,0.17,0.08,0.66,"
+    )
+    text += "mystery-model-1,2020-01-01,,3.00,1.50,12.00,test: a price added later\n"
+    seed.write_text(text)
+    run_dbt(fresh_db, "build", "--vars", variables, project_dir=project)
+    reference = Reference(rows, zone, today_in(zone), prices_csv=seed)
+    assert_marts_match(fresh_db, reference)
+    old_day = min(row["created_at"] for row in rows).date()
+    costs = read_mart(fresh_db, "fct_daily_token_cost")
+    assert any(key[0] == old_day and key[2] == "mystery-model-1" and row["total_cost_usd"]
+               for key, row in costs.items()), "the oldest day was not repriced"  # fmt: skip
+
+
+def test_an_erased_user_leaves_every_per_user_mart_and_every_rebuilt_day(fresh_db):
+    """Before: a day inside the lookback made by the erased user alone stayed in the marts."""
+    zone = "UTC"
+    rng = random.Random(202)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(5)]
+    gone = users[0]
+    days = last_days(10)
+    only_theirs = days[-2]  # yesterday: inside the lookback, made by the erased user alone
+    others = rows_until_now(rng, users[1:], [d for d in days if d != only_theirs], per_day=25)
+    theirs = rows_until_now(rng, [gone], [days[0], days[3], only_theirs], per_day=20)
+    insert(fresh_db, others + theirs)
+    as_of = today_in(zone)
+    variables = dbt_vars(zone, as_of)
+    build_models(fresh_db, "--full-refresh", "--vars", variables)
+    assert (only_theirs,) in read_mart(fresh_db, "fct_daily_off_topic")
+
+    with connect(fresh_db) as connection:
+        connection.execute("delete from auth.users where id = %s", (gone,))
+    build_models(fresh_db, "--vars", variables)
+
+    # Per-user data (and the cost and model marts built from it) forget the user on every day.
+    assert_marts_match(
+        fresh_db,
+        Reference(others, zone, as_of),
+        only=(
+            "fct_daily_token_cost",
+            "fct_daily_user_usage",
+            "rpt_user_usage_30d",
+            "fct_model_comparison",
+        ),
+    )
+    # Anonymous daily counts rebuild the lookback; older days may keep the contribution.
+    start = as_of - timedelta(days=LOOKBACK_DAYS - 1)
+    kept = [row for row in theirs if row["created_at"].date() < start]
+    assert_marts_match(
+        fresh_db,
+        Reference(others + kept, zone, as_of),
+        only=(*DAILY_MARTS_WITHOUT_USERS, "fct_sql_fingerprints"),
+    )
+    assert (only_theirs,) not in read_mart(fresh_db, "fct_daily_off_topic")
+    assert all(key[1] != gone for key in read_mart(fresh_db, "fct_daily_user_usage"))
+
+
+def test_a_row_from_a_skewed_clock_is_in_no_mart_and_new_rows_still_count(fresh_db):
+    """Before: a row from 2099 moved the incremental start to 2098 and nothing new counted."""
+    zone = "UTC"
+    rng = random.Random(303)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(4)]
+    days = last_days(5)
+    rows = rows_until_now(rng, users, days[:-1], per_day=25)
+    skewed = dict(rows_until_now(rng, users, [days[0]], per_day=1)[0])
+    skewed.update(log_id=uuid.uuid4(), created_at=datetime(2099, 1, 1, 12, tzinfo=timezone.utc))
+    insert(fresh_db, [*rows, skewed])
+    variables = dbt_vars(zone, today_in(zone))
+    build_models(fresh_db, "--full-refresh", "--vars", variables)
+
+    new_rows = rows_until_now(rng, users, days[-2:], per_day=20)
+    insert(fresh_db, new_rows)
+    build_models(fresh_db, "--vars", variables)
+    trusted = datetime.now(timezone.utc) + timedelta(hours=1)
+    reference = Reference(
+        rows + new_rows + [skewed], zone, today_in(zone), latest_trusted_at=trusted
+    )
+    assert len(reference.rows) == len(rows) + len(new_rows)
+    assert_marts_match(fresh_db, reference)
+
+    warned = run_dbt(
+        fresh_db, "test", "--select", "assert_no_telemetry_from_the_future", "--vars", variables
+    )
+    assert "WARN 1 assert_no_telemetry_from_the_future" in warned.stdout, warned.stdout[-2000:]
+
+
+def purge_command(db, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environ = {key: value for key, value in db.env().items()}
+    environ["PATH"] = str(Path(sys.executable).parent)
+    return subprocess.run(
+        [sys.executable, "-m", "chat_telemetry", "purge", *arguments],
+        cwd=database.PROJECT_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_purged_raw_rows_leave_mart_history_intact(fresh_db):
+    """Before: the post-hook took "no raw rows any more" for "deleted" and dropped real users."""
+    zone = "UTC"
+    rng = random.Random(404)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(5)]
+    days = last_days(20)
+    rows = rows_until_now(rng, users[1:], days, per_day=20)
+    old_timer = rows_until_now(rng, users[:1], days[:3], per_day=15)  # only in purged days
+    insert(fresh_db, rows + old_timer)
+    as_of = today_in(zone)
+    variables = dbt_vars(zone, as_of)
+    build_models(fresh_db, "--full-refresh", "--vars", variables)
+
+    refused = purge_command(fresh_db, "--older-than-days", "5")
+    assert refused.returncode == 2 and "below 10" in refused.stderr, refused.stderr
+    dry = purge_command(fresh_db, "--older-than-days", "12", "--dry-run")
+    cutoff = datetime.combine(as_of - timedelta(days=12), datetime.min.time(), timezone.utc)
+    purged = [row for row in rows + old_timer if row["created_at"] < cutoff]
+    assert dry.returncode == 0 and f"would delete {len(purged):,} raw" in dry.stdout, dry.stdout
+    done = purge_command(fresh_db, "--older-than-days", "12", "--batch-size", "50")
+    assert done.returncode == 0 and f"deleted {len(purged):,} raw" in done.stdout, done.stdout
+    with connect(fresh_db) as connection:
+        remaining = connection.execute(
+            "select count(*), min(created_at) from public.chat_telemetry_log"
+        ).fetchone()
+        watermark = connection.execute(
+            "select purged_before, rows_deleted from public.chat_telemetry_purges"
+        ).fetchall()
+    assert remaining[0] == len(rows) + len(old_timer) - len(purged) and remaining[1] >= cutoff
+    assert watermark == [(cutoff, len(purged))]
+
+    run_dbt(fresh_db, "build", "--vars", variables)
+    assert_marts_match(fresh_db, Reference(rows + old_timer, zone, as_of))
+
+    refusal = build_models(fresh_db, "--full-refresh", "--vars", variables, expect_failure=True)
+    assert "Refusing --full-refresh" in refusal.stdout and "allow_history_loss" in refusal.stdout
+    assert_marts_match(fresh_db, Reference(rows + old_timer, zone, as_of))
+
+
+def test_changing_the_reporting_time_zone_fails_clearly_then_rebuilds_every_day(fresh_db):
+    """Before: only the lookback moved to the new zone and the boundary day double-counted."""
+    rng = random.Random(505)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(4)]
+    rows = rows_until_now(rng, users, last_days(8), per_day=30)
+    insert(fresh_db, rows)
+    build_models(fresh_db, "--full-refresh", "--vars", dbt_vars("UTC", today_in("UTC")))
+    assert_marts_match(fresh_db, Reference(rows, "UTC", today_in("UTC")))
+
+    new_zone = "America/New_York"
+    as_of = today_in(new_zone)
+    failed = run_dbt(fresh_db, "build", "--vars", dbt_vars(new_zone, as_of), expect_failure=True)
+    for needle in ("reporting_timezone", "'UTC'", f"'{new_zone}'", "dbt build --full-refresh"):
+        assert needle in failed.stdout, (needle, failed.stdout[-3000:])
+    assert_marts_match(fresh_db, Reference(rows, "UTC", today_in("UTC")))  # nothing was built
+
+    build_models(fresh_db, "--full-refresh", "--vars", dbt_vars(new_zone, as_of))
+    assert_marts_match(fresh_db, Reference(rows, new_zone, as_of))
+    more = rows_until_now(rng, users, last_days(1), per_day=15)
+    insert(fresh_db, more)
+    build_models(fresh_db, "--vars", dbt_vars(new_zone, as_of))
+    assert_marts_match(fresh_db, Reference(rows + more, new_zone, as_of))
