@@ -34,25 +34,29 @@ _RAW_PRICED_STEPS = (
                coalesce(sql_model, '(unknown)') as model,
                coalesce(sql_input_tokens, 0) as input_tokens,
                coalesce(sql_cached_tokens, 0) as cached_tokens,
-               coalesce(sql_output_tokens, 0) as output_tokens
+               coalesce(sql_output_tokens, 0) as output_tokens,
+               sql_input_tokens is not null and sql_output_tokens is not null as counts_known
         from requests
         where sql_model is not null or sql_input_tokens is not null or sql_output_tokens is not null
         union all
         select request_date, user_id, log_id, 'response', coalesce(response_model, '(unknown)'),
                coalesce(response_input_tokens, 0), coalesce(response_cached_tokens, 0),
-               coalesce(response_output_tokens, 0)
+               coalesce(response_output_tokens, 0),
+               response_input_tokens is not null and response_output_tokens is not null
         from requests
         where response_model is not null or response_input_tokens is not null
            or response_output_tokens is not null
     ),
     priced as (
         select s.*,
+               -- A step without both token counts has an unknown cost (NULL), never 0.
+               case when s.counts_known then
                ((s.input_tokens - s.cached_tokens)
                     * coalesce(e.input_usd_per_1m, b.input_usd_per_1m)
                 + s.cached_tokens
                     * coalesce(e.cached_input_usd_per_1m, b.cached_input_usd_per_1m)
                 + s.output_tokens * coalesce(e.output_usd_per_1m, b.output_usd_per_1m))
-               / 1000000.0 as cost_usd
+               / 1000000.0 end as cost_usd
         from steps as s
         left join {internal}.token_prices as e
           on e.model = s.model and s.request_date >= e.valid_from

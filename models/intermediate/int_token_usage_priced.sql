@@ -2,7 +2,10 @@
 -- price in force on its UTC day (pricing_date): exact model name first, else the name without
 -- its snapshot date (gpt-4o-mini-2024-07-18 is priced as gpt-4o-mini). A step's cost is
 -- unknown (NULL, never 0) when no price is in force or its input or output token count is
--- missing. A view: every build (and every read) uses the seed as it is now.
+-- missing. A view: every build (and every read) uses the seed as it is now. Each step joins
+-- the (small) seed twice, on the exact name and on the name without its snapshot date; every
+-- CTE is read once, so Postgres inlines them and a reader's filter on request_date reaches
+-- the table's index.
 with
 
 token_usage as (
@@ -22,78 +25,48 @@ labeled_usage as (
     from token_usage
 ),
 
-models_used as (
-    select
-        pricing_date,
-        sql_step_model as model
-    from labeled_usage
-    where has_sql_step
-    union
-    select
-        pricing_date,
-        response_step_model as model
-    from labeled_usage
-    where has_response_step
-),
-
-matched_prices as (
-    select
-        models_used.pricing_date,
-        models_used.model,
-        coalesce(exact_price.model, snapshot_base_price.model) as priced_as_model,
-        case
-            when exact_price.model is not null then exact_price.input_usd_per_1m
-            else snapshot_base_price.input_usd_per_1m
-        end as input_usd_per_1m,
-        case
-            when exact_price.model is not null then exact_price.cached_input_usd_per_1m
-            else snapshot_base_price.cached_input_usd_per_1m
-        end as cached_input_usd_per_1m,
-        case
-            when exact_price.model is not null then exact_price.output_usd_per_1m
-            else snapshot_base_price.output_usd_per_1m
-        end as output_usd_per_1m
-    from models_used
-    left join token_prices as exact_price
-        on
-            models_used.model = exact_price.model
-            and models_used.pricing_date >= exact_price.valid_from
-            and (exact_price.valid_to is null or models_used.pricing_date < exact_price.valid_to)
-    left join token_prices as snapshot_base_price
-        on
-            {{ strip_model_snapshot('models_used.model') }} = snapshot_base_price.model
-            and models_used.model != snapshot_base_price.model
-            and models_used.pricing_date >= snapshot_base_price.valid_from
-            and (
-                snapshot_base_price.valid_to is null
-                or models_used.pricing_date < snapshot_base_price.valid_to
-            )
-),
-
 priced_usage as (
     select
         labeled_usage.*,
-        sql_price.input_usd_per_1m as sql_input_usd_per_1m,
-        sql_price.cached_input_usd_per_1m as sql_cached_input_usd_per_1m,
-        sql_price.output_usd_per_1m as sql_output_usd_per_1m,
-        response_price.input_usd_per_1m as response_input_usd_per_1m,
-        response_price.cached_input_usd_per_1m as response_cached_input_usd_per_1m,
-        response_price.output_usd_per_1m as response_output_usd_per_1m,
+        coalesce(sql_exact.input_usd_per_1m, sql_base.input_usd_per_1m) as sql_input_usd_per_1m,
+        coalesce(sql_exact.cached_input_usd_per_1m, sql_base.cached_input_usd_per_1m)
+            as sql_cached_input_usd_per_1m,
+        coalesce(sql_exact.output_usd_per_1m, sql_base.output_usd_per_1m) as sql_output_usd_per_1m,
+        coalesce(response_exact.input_usd_per_1m, response_base.input_usd_per_1m)
+            as response_input_usd_per_1m,
+        coalesce(response_exact.cached_input_usd_per_1m, response_base.cached_input_usd_per_1m)
+            as response_cached_input_usd_per_1m,
+        coalesce(response_exact.output_usd_per_1m, response_base.output_usd_per_1m)
+            as response_output_usd_per_1m,
         labeled_usage.has_sql_step
         and labeled_usage.has_sql_token_counts
-        and sql_price.input_usd_per_1m is not null as is_sql_cost_known,
+        and coalesce(sql_exact.model, sql_base.model) is not null as is_sql_cost_known,
         labeled_usage.has_response_step
         and labeled_usage.has_response_token_counts
-        and response_price.input_usd_per_1m is not null as is_response_cost_known
+        and coalesce(response_exact.model, response_base.model) is not null
+            as is_response_cost_known
     from labeled_usage
-    left join matched_prices as sql_price
+    {%- for step in ['sql', 'response'] %}
+    left join token_prices as {{ step }}_exact
         on
-            labeled_usage.pricing_date = sql_price.pricing_date
-            and labeled_usage.sql_step_model = sql_price.model
-    left join matched_prices as response_price
+            labeled_usage.{{ step }}_step_model = {{ step }}_exact.model
+            and labeled_usage.pricing_date >= {{ step }}_exact.valid_from
+            and (
+                {{ step }}_exact.valid_to is null
+                or labeled_usage.pricing_date < {{ step }}_exact.valid_to
+            )
+    left join token_prices as {{ step }}_base
         on
-            labeled_usage.pricing_date = response_price.pricing_date
-            and labeled_usage.response_step_model = response_price.model
+            {{ step }}_exact.model is null
+            and {{ strip_model_snapshot('labeled_usage.' ~ step ~ '_step_model') }}
+            = {{ step }}_base.model
+            and labeled_usage.{{ step }}_step_model != {{ step }}_base.model
+            and labeled_usage.pricing_date >= {{ step }}_base.valid_from
+            and (
+                {{ step }}_base.valid_to is null
+                or labeled_usage.pricing_date < {{ step }}_base.valid_to
+            )
+    {%- endfor %}
 ),
 
 costed_steps as (
