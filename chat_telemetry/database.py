@@ -251,7 +251,11 @@ def _configure_tcp(folder: Path) -> None:
     with psycopg.connect(_admin_conninfo(folder), autocommit=True) as admin:
         admin.execute(f"alter system set listen_addresses = '{TCP_HOST}'")
         admin.execute(f"alter system set port = {int(port)}")
-    _log.info("embedded server: enabling TCP on %s:%s (one restart)", TCP_HOST, port)
+    print(
+        f"embedded server: now also listening on {TCP_HOST}:{port} for BI tools, password "
+        "only (one restart; make db-url prints the URL)",
+        file=sys.stderr,
+    )
     stop_embedded(folder)
     _start_with_tcp_if_configured(folder)
 
