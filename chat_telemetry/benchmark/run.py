@@ -8,13 +8,16 @@ Everything runs in one scratch database (`chat_telemetry_bench` on the embedded 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import logging
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
@@ -124,7 +127,10 @@ def measure_writer(conninfo: str, settings: WorkloadSettings, rows: int) -> dict
     create_users(conninfo, generator)
     records = _sample_records(generator, rows)
     # 1. The caller's cost of persist, with a queue large enough that nothing is dropped.
-    writer = TelemetryWriter(conninfo, max_queue_size=rows + 1, batch_size=5_000)
+    # Bounds large enough that nothing is dropped: this measures the caller and the writer.
+    writer = TelemetryWriter(
+        conninfo, max_queue_size=rows + 1, max_queue_bytes=rows * 10_000, batch_size=5_000
+    )
     # The sample's conversations first (no records yet): foreign keys are checked for real.
     write_days(conninfo, [(settings.end_date, generator.conversations, [])], writer)
     costs_ns = []
@@ -177,6 +183,60 @@ def measure_writer(conninfo: str, settings: WorkloadSettings, rows: int) -> dict
         "rows_per_s": round(rows / writer_seconds),
         "per_row_insert_rows_per_s": round(len(sample) / insert_seconds),
         "bare_copy_rows_per_s": round(rows / copy_seconds),
+    }
+
+
+def _resident_bytes() -> int | None:
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure_writer_memory(count: int, answer_bytes: int = 1_000_000) -> dict[str, Any]:
+    """An outage with 1 MB answers: the byte bound, not the record count, limits memory.
+
+    The writer points at a server that does not exist, so every record stays in memory up to
+    `max_queue_bytes` (64 MB, the default) and the rest is dropped as `queue_full`. Answers
+    are cut to TextLimits at `persist`, so each record holds about 200 kB, not 1 MB.
+    """
+    bound = 64 * 2**20
+    answer = "y" * answer_bytes
+    writer_log = logging.getLogger("telemetry_writer")
+    level = writer_log.level
+    writer_log.setLevel(logging.CRITICAL)  # the outage is the point: no warnings needed
+    try:
+        writer = TelemetryWriter(
+            "host=/nonexistent/telemetry-bench dbname=none",
+            max_queue_size=count + 1,
+            max_queue_bytes=bound,
+            flush_interval_s=3600,
+        )
+        gc.collect()
+        before = _resident_bytes()
+        user_id = uuid.uuid4()
+        started = time.perf_counter()
+        for _ in range(count):
+            writer.persist(TelemetryRecord(user_id=user_id, user_question="q", ai_response=answer))
+        persist_seconds = time.perf_counter() - started
+        stats = writer.stats()
+        after = _resident_bytes()
+        writer.close(0)
+    finally:
+        writer_log.setLevel(level)
+    held = stats["queued"] + stats["pending"] + stats["in_flight"]
+    return {
+        "outage_records": count,
+        "answer_bytes": answer_bytes,
+        "max_queue_bytes": bound,
+        "held_records": held,
+        "queued_bytes": stats["queued_bytes"],
+        "dropped_queue_full": stats["dropped"]["queue_full"],
+        "resident_growth_mb": (
+            None if before is None or after is None else round((after - before) / 2**20, 1)
+        ),
+        "persist_us_with_1mb_answer": round(persist_seconds / count * 1e6, 1),
     }
 
 
@@ -260,6 +320,35 @@ def measure_reports(
 # ------------------------------------------------------------------ the run
 
 
+def _settings(rows: int, seed: int, days: int, end_date: date) -> WorkloadSettings:
+    per_day = max(1, round(rows / days / 0.9))  # the weekly rhythm averages about 0.9
+    return WorkloadSettings(
+        days=days + 1, requests_per_day=per_day, users=max(50, rows // 200), seed=seed,
+        end_date=end_date + timedelta(days=1),
+    )  # fmt: skip
+
+
+def _measure_writer_parts(conninfo: str, settings: WorkloadSettings, rows: int) -> dict[str, Any]:
+    writer_rows = min(rows, 100_000)
+    _log(f"writer: {writer_rows:,} rows")
+    results = measure_writer(conninfo, settings, writer_rows)
+    results["outage_memory"] = measure_writer_memory(min(rows, 10_000))
+    return results
+
+
+def run_writer_only(rows: int, seed: int, database_name: str = BENCH_DATABASE) -> dict[str, Any]:
+    """Only the writer's part (`--writer-only`): a minute instead of the whole benchmark."""
+    connection = prepare_database(database_name)
+    conninfo = connection.conninfo()
+    end_date = datetime.now(timezone.utc).date() - timedelta(days=1)
+    return {
+        "rows": min(rows, 100_000),
+        "machine": {**machine(), "postgres": _server_version(conninfo)},
+        "command": f"python -m chat_telemetry.benchmark --writer-only --rows {rows}",
+        "writer": _measure_writer_parts(conninfo, _settings(rows, seed, DAYS, end_date), rows),
+    }
+
+
 def run(
     rows: int,
     seed: int,
@@ -273,22 +362,17 @@ def run(
     # History ends the day before yesterday; the incremental step adds yesterday, a whole day
     # (today's later hours would be rows from the future, which no mart counts).
     end_date = datetime.now(timezone.utc).date() - timedelta(days=2)
-    per_day = max(1, round(rows / days / 0.9))  # the weekly rhythm averages about 0.9
-    settings = WorkloadSettings(
-        days=days + 1, requests_per_day=per_day, users=max(50, rows // 200), seed=seed,
-        end_date=end_date + timedelta(days=1),
-    )  # fmt: skip
+    settings = _settings(rows, seed, days, end_date)
     _log(f"database: {connection.describe()} (PostgreSQL {_server_version(conninfo)})")
-
-    writer_rows = min(rows, 100_000)
-    _log(f"writer: {writer_rows:,} rows")
-    writer_results = measure_writer(conninfo, settings, writer_rows)
+    writer_results = _measure_writer_parts(conninfo, settings, rows)
 
     generator = WorkloadGenerator(settings)
     create_users(conninfo, generator)
     all_days = list(generator.iter_days())
     history, new_day = all_days[:-1], all_days[-1]
-    writer = TelemetryWriter(conninfo, max_queue_size=200_000, batch_size=5_000)
+    writer = TelemetryWriter(
+        conninfo, max_queue_size=200_000, max_queue_bytes=2 * 2**30, batch_size=5_000
+    )
 
     dbt(connection, "seed", "--full-refresh")
     scaling = []
@@ -330,7 +414,8 @@ def run(
     incremental_test_s, _ = dbt(connection, "test")
 
     _log("reports: raw versus marts")
-    window_end = end_date + timedelta(days=1)
+    # The windowed marts end on today (their default as_of_date); the new day is yesterday.
+    window_end = end_date + timedelta(days=2)
     queries = measure_reports(conninfo, window_end - timedelta(days=29), window_end, repeats)
 
     return {
@@ -373,16 +458,7 @@ def print_table(results: dict[str, Any]) -> None:
         f"{machine_info['memory_gb']} GB, PostgreSQL {machine_info['postgres']}"
     )
     print()
-    print("writer                               value")
-    print(f"  persist p50 / p99 (caller)         {writer['persist_p50_us']} / "
-          f"{writer['persist_p99_us']} us")  # fmt: skip
-    print(f"  writer throughput                  {writer['rows_per_s']:,} rows/s")
-    print(f"  per-row INSERT baseline            {writer['per_row_insert_rows_per_s']:,} rows/s")
-    print(f"  bare COPY ceiling                  {writer['bare_copy_rows_per_s']:,} rows/s")
-    print(f"  writer / per-row INSERT            "
-          f"{writer['rows_per_s'] / writer['per_row_insert_rows_per_s']:.1f}x")  # fmt: skip
-    print(f"  writer / bare COPY                 "
-          f"{writer['rows_per_s'] / writer['bare_copy_rows_per_s']:.0%}")  # fmt: skip
+    print_writer(writer)
     print()
     print("dbt (wall clock, with dbt's start-up; in brackets dbt's own elapsed time)")
     for point in dbt_results["scaling"]:
@@ -410,6 +486,29 @@ def print_table(results: dict[str, Any]) -> None:
         )
 
 
+def print_writer(writer: dict[str, Any]) -> None:
+    """The writer's lines of the table (also all that `--writer-only` prints)."""
+    print("writer                               value")
+    print(f"  persist p50 / p99 (caller)         {writer['persist_p50_us']} / "
+          f"{writer['persist_p99_us']} us")  # fmt: skip
+    print(f"  writer throughput                  {writer['rows_per_s']:,} rows/s")
+    print(f"  per-row INSERT baseline            {writer['per_row_insert_rows_per_s']:,} rows/s")
+    print(f"  bare COPY ceiling                  {writer['bare_copy_rows_per_s']:,} rows/s")
+    print(f"  writer / per-row INSERT            "
+          f"{writer['rows_per_s'] / writer['per_row_insert_rows_per_s']:.1f}x")  # fmt: skip
+    print(f"  writer / bare COPY                 "
+          f"{writer['rows_per_s'] / writer['bare_copy_rows_per_s']:.0%}")  # fmt: skip
+    memory = writer.get("outage_memory")
+    if memory:
+        print(
+            f"  outage, {memory['outage_records']:,} records with "
+            f"{memory['answer_bytes'] / 1e6:.0f} MB answers: {memory['held_records']:,} held "
+            f"in {memory['queued_bytes'] / 2**20:.1f} MB (bound "
+            f"{memory['max_queue_bytes'] / 2**20:.0f} MB), resident memory "
+            f"+{memory['resident_growth_mb']} MB, {memory['dropped_queue_full']:,} dropped"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chat_telemetry.benchmark")
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", 1_000_000)))
@@ -418,12 +517,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS_PATH)
     parser.add_argument("--days", type=int, default=int(os.environ.get("BENCH_DAYS", DAYS)))
     parser.add_argument("--database", default=BENCH_DATABASE, help="embedded server only")
+    parser.add_argument("--writer-only", action="store_true", help="only the writer's part")
     arguments = parser.parse_args(argv)
-    results = run(
-        arguments.rows, arguments.seed, arguments.repeats, arguments.database, arguments.days
-    )
+    if arguments.writer_only:
+        results = run_writer_only(arguments.rows, arguments.seed, arguments.database)
+    else:
+        results = run(
+            arguments.rows, arguments.seed, arguments.repeats, arguments.database, arguments.days
+        )
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    print_table(results)
+    if arguments.writer_only:
+        print_writer(results["writer"])
+    else:
+        print_table(results)
     print(f"\nwrote {arguments.output}")
     return 0

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from telemetry_writer import TelemetryRecord
+from telemetry_writer import ErrorType, FailedStep, TelemetryRecord
 
 from chat_telemetry.workload.sources import Question, RealData, load
 
@@ -45,7 +45,7 @@ PREFILL_MS_PER_1K_INPUT = {"mini": 35.0, "large": 70.0}
 CALL_BASE_MS = {"mini": 220.0, "large": 380.0}
 
 # (error_type, failed_step, share of errors, messages)
-ERROR_KINDS = (
+ERROR_KINDS: tuple[tuple[ErrorType, FailedStep | None, float, tuple[str, ...]], ...] = (
     (
         "sql_generation",
         "understanding",

@@ -105,8 +105,13 @@ def load_workload(
     """Generate the workload day by day and persist it through a TelemetryWriter."""
     generator = WorkloadGenerator(settings)
     own_writer = writer is None
+    # A loader may hold a whole day in memory (it flushes after each): bounds to match.
     writer = writer or TelemetryWriter(
-        conninfo, max_queue_size=100_000, batch_size=2_000, flush_interval_s=0.5
+        conninfo,
+        max_queue_size=100_000,
+        max_queue_bytes=2**30,
+        batch_size=2_000,
+        flush_interval_s=0.5,
     )
     expected = settings.days * settings.requests_per_day
     started = time.perf_counter()

@@ -1,19 +1,15 @@
 -- One row per row of int_token_usage_aggregated_daily, priced at read time with the token
--- price in force on its UTC day (pricing_date): exact model name first, else the name without
--- its snapshot date (gpt-4o-mini-2024-07-18 is priced as gpt-4o-mini). A step's cost is
--- unknown (NULL, never 0) when no price is in force or its input or output token count is
--- missing. A view: every build (and every read) uses the seed as it is now. Each step joins
--- the (small) seed twice, on the exact name and on the name without its snapshot date; every
--- CTE is read once, so Postgres inlines them and a reader's filter on request_date reaches
--- the table's index.
+-- price in force on its UTC day (pricing_date), as int_token_prices_matched matched it. A
+-- step's cost is unknown (NULL, never 0) when no price is in force or its input or output
+-- token count is missing. A view: every build (and every read) uses the seed as it is now.
 with
 
 token_usage as (
     select * from {{ ref('int_token_usage_aggregated_daily') }}
 ),
 
-token_prices as (
-    select * from {{ ref('token_prices') }}
+matched_prices as (
+    select * from {{ ref('int_token_prices_matched') }}
 ),
 
 labeled_usage as (
@@ -28,45 +24,27 @@ labeled_usage as (
 priced_usage as (
     select
         labeled_usage.*,
-        coalesce(sql_exact.input_usd_per_1m, sql_base.input_usd_per_1m) as sql_input_usd_per_1m,
-        coalesce(sql_exact.cached_input_usd_per_1m, sql_base.cached_input_usd_per_1m)
-            as sql_cached_input_usd_per_1m,
-        coalesce(sql_exact.output_usd_per_1m, sql_base.output_usd_per_1m) as sql_output_usd_per_1m,
-        coalesce(response_exact.input_usd_per_1m, response_base.input_usd_per_1m)
-            as response_input_usd_per_1m,
-        coalesce(response_exact.cached_input_usd_per_1m, response_base.cached_input_usd_per_1m)
-            as response_cached_input_usd_per_1m,
-        coalesce(response_exact.output_usd_per_1m, response_base.output_usd_per_1m)
-            as response_output_usd_per_1m,
+        sql_price.input_usd_per_1m as sql_input_usd_per_1m,
+        sql_price.cached_input_usd_per_1m as sql_cached_input_usd_per_1m,
+        sql_price.output_usd_per_1m as sql_output_usd_per_1m,
+        response_price.input_usd_per_1m as response_input_usd_per_1m,
+        response_price.cached_input_usd_per_1m as response_cached_input_usd_per_1m,
+        response_price.output_usd_per_1m as response_output_usd_per_1m,
         labeled_usage.has_sql_step
         and labeled_usage.has_sql_token_counts
-        and coalesce(sql_exact.model, sql_base.model) is not null as is_sql_cost_known,
+        and sql_price.priced_as_model is not null as is_sql_cost_known,
         labeled_usage.has_response_step
         and labeled_usage.has_response_token_counts
-        and coalesce(response_exact.model, response_base.model) is not null
-            as is_response_cost_known
+        and response_price.priced_as_model is not null as is_response_cost_known
     from labeled_usage
-    {%- for step in ['sql', 'response'] %}
-    left join token_prices as {{ step }}_exact
+    left join matched_prices as sql_price
         on
-            labeled_usage.{{ step }}_step_model = {{ step }}_exact.model
-            and labeled_usage.pricing_date >= {{ step }}_exact.valid_from
-            and (
-                {{ step }}_exact.valid_to is null
-                or labeled_usage.pricing_date < {{ step }}_exact.valid_to
-            )
-    left join token_prices as {{ step }}_base
+            labeled_usage.pricing_date = sql_price.pricing_date
+            and labeled_usage.sql_step_model = sql_price.model
+    left join matched_prices as response_price
         on
-            {{ step }}_exact.model is null
-            and {{ strip_model_snapshot('labeled_usage.' ~ step ~ '_step_model') }}
-            = {{ step }}_base.model
-            and labeled_usage.{{ step }}_step_model != {{ step }}_base.model
-            and labeled_usage.pricing_date >= {{ step }}_base.valid_from
-            and (
-                {{ step }}_base.valid_to is null
-                or labeled_usage.pricing_date < {{ step }}_base.valid_to
-            )
-    {%- endfor %}
+            labeled_usage.pricing_date = response_price.pricing_date
+            and labeled_usage.response_step_model = response_price.model
 ),
 
 costed_steps as (

@@ -290,6 +290,7 @@ def test_bootstrap_twice_leaves_the_catalog_as_once(fresh_db):
         "00_supabase_compat.sql",
         "10_chat_telemetry_log.sql",
         "20_bi_reader_role.sql",
+        "30_retention.sql",
     ]
     with connect(fresh_db) as connection:
         twice = catalog_snapshot(connection)
@@ -339,3 +340,33 @@ def test_the_bi_role_name_is_configurable(fresh_db, monkeypatch):
     finally:
         with connect(fresh_db) as connection:
             connection.execute("drop role if exists looker_reader")
+
+
+def test_only_the_owner_purges_and_only_service_role_reads_the_purge_log(fresh_db):
+    """The purge deletes personal data in bulk: nobody but the table owner may run it."""
+    with connect(fresh_db) as connection:
+        for role in ("service_role", "anon", "authenticated", "bi_reader"):
+            connection.execute(f"set role {role}")
+            try:
+                connection.execute("call public.purge_chat_telemetry(30)")
+            except psycopg.errors.InsufficientPrivilege:
+                pass
+            else:
+                raise AssertionError(f"{role} could run the purge")
+            finally:
+                connection.execute("reset role")
+        for role in ("anon", "authenticated", "bi_reader"):
+            connection.execute(f"set role {role}")
+            try:
+                connection.execute("select * from public.chat_telemetry_purges")
+            except psycopg.errors.InsufficientPrivilege:
+                pass
+            else:
+                raise AssertionError(f"{role} could read the purge log")
+            finally:
+                connection.execute("reset role")
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="at least 10"):
+            connection.execute("call public.purge_chat_telemetry(3)")
+        assert connection.execute(
+            "select count(*) from public.chat_telemetry_purges"
+        ).fetchone() == (0,)

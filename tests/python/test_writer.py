@@ -20,6 +20,7 @@ import pytest
 from conftest import connect, make_conversation, make_user
 from telemetry_writer import RetryPolicy, TelemetryRecord, TelemetryWriter, TextLimits
 from telemetry_writer.record import RECORD_FIELDS
+from writer_fixtures import balanced_books  # noqa: F401  (autouse: the books balance)
 
 from chat_telemetry import bootstrap, database
 
@@ -268,37 +269,47 @@ def test_each_repair_is_applied_and_counted(shared_db):
     writer = new_writer(shared_db, text_limits=limits)
     started = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
     records = [
-        TelemetryRecord(user_id, "nul\x00 byte", created_at=started),
-        TelemetryRecord(user_id, "lone \ud800 surrogate", created_at=started + timedelta(1)),
-        TelemetryRecord(user_id, "long", ai_response="x" * 500, created_at=started + timedelta(2)),
+        TelemetryRecord(user_id=user_id, user_question="nul\x00 byte", created_at=started),
         TelemetryRecord(
-            user_id, "negative", ttfb_ms=-5, sql_input_tokens=-1, created_at=started + timedelta(3)
+            user_id=user_id, user_question="lone \ud800 surrogate",
+            created_at=started + timedelta(1),
         ),
         TelemetryRecord(
-            user_id, "cached", sql_input_tokens=100, sql_cached_tokens=150,
+            user_id=user_id, user_question="long", ai_response="x" * 500,
+            created_at=started + timedelta(2),
+        ),
+        TelemetryRecord(
+            user_id=user_id, user_question="negative", ttfb_ms=-5, sql_input_tokens=-1,
+            created_at=started + timedelta(3),
+        ),
+        TelemetryRecord(
+            user_id=user_id, user_question="cached", sql_input_tokens=100, sql_cached_tokens=150,
             response_input_tokens=10, response_cached_tokens=99, created_at=started + timedelta(4),
         ),
         TelemetryRecord(
-            user_id, "error type", error_type="TimeoutError", error_message="took too long",
-            created_at=started + timedelta(5),
+            user_id=user_id, user_question="error type", error_type="TimeoutError",
+            error_message="took too long", created_at=started + timedelta(5),
         ),
         TelemetryRecord(
-            user_id, "failed step", failed_step="parsing", created_at=started + timedelta(6)
+            user_id=user_id, user_question="failed step", failed_step="parsing",
+            created_at=started + timedelta(6),
         ),
         TelemetryRecord(
-            user_id, "follow ups", follow_up_suggestions=["a", 1, None, {"k": "v"}, "b\x00"],
+            user_id=user_id, user_question="follow ups",
+            follow_up_suggestions=["a", 1, None, {"k": "v"}, "b\x00"],
             created_at=started + timedelta(7),
         ),
         TelemetryRecord(
-            user_id, "follow ups as text", follow_up_suggestions="just one",
+            user_id=user_id, user_question="follow ups as text",
+            follow_up_suggestions="just one",
             created_at=started + timedelta(8),
         ),
     ]  # fmt: skip
     for record in records:
         writer.persist(record)
-    writer.persist(TelemetryRecord("not-a-uuid", "dropped: bad user"))
-    writer.persist(TelemetryRecord(user_id, ""))
-    writer.persist(TelemetryRecord(user_id, None))  # type: ignore[arg-type]
+    writer.persist(TelemetryRecord(user_id="not-a-uuid", user_question="dropped: bad user"))
+    writer.persist(TelemetryRecord(user_id=user_id, user_question=""))
+    writer.persist(TelemetryRecord(user_id=user_id, user_question=None))  # type: ignore[arg-type]
     writer.persist("not a record at all")
     assert writer.close(10)
     rows = rows_of(shared_db, user_id)
@@ -343,7 +354,9 @@ def test_threads_share_one_writer(shared_db):
 
     def produce(thread_number: int) -> None:
         for number in range(400):
-            writer.persist(TelemetryRecord(user_id, f"t{thread_number}-{number}"))
+            writer.persist(
+                TelemetryRecord(user_id=user_id, user_question=f"t{thread_number}-{number}")
+            )
 
     threads = [threading.Thread(target=produce, args=(n,)) for n in range(6)]
     for thread in threads:
@@ -366,7 +379,7 @@ def test_asyncio_code_persists_without_blocking_the_loop(shared_db):
     async def handle_request(number: int) -> float:
         await asyncio.sleep(0)
         started = time.perf_counter()
-        writer.persist(TelemetryRecord(user_id, f"async-{number}"))
+        writer.persist(TelemetryRecord(user_id=user_id, user_question=f"async-{number}"))
         return time.perf_counter() - started
 
     async def serve() -> list[float]:
@@ -383,9 +396,9 @@ def test_a_forked_child_gets_its_own_queue_and_thread(shared_db):
     user_id = make_user(shared_db)
     writer = new_writer(shared_db, batch_size=10)
     for number in range(10):
-        writer.persist(TelemetryRecord(user_id, f"parent-before-{number}"))
+        writer.persist(TelemetryRecord(user_id=user_id, user_question=f"parent-before-{number}"))
     assert writer.flush(10)
-    writer.persist(TelemetryRecord(user_id, "parent-queued-at-fork"))
+    writer.persist(TelemetryRecord(user_id=user_id, user_question="parent-queued-at-fork"))
 
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child
@@ -393,7 +406,7 @@ def test_a_forked_child_gets_its_own_queue_and_thread(shared_db):
         try:
             fresh = writer.stats()["enqueued"] == 0
             for number in range(5):
-                writer.persist(TelemetryRecord(user_id, f"child-{number}"))
+                writer.persist(TelemetryRecord(user_id=user_id, user_question=f"child-{number}"))
             flushed = writer.flush(20)
             code = 0 if (fresh and flushed and writer.stats()["written"] == 5) else 3
         finally:
@@ -402,7 +415,7 @@ def test_a_forked_child_gets_its_own_queue_and_thread(shared_db):
     assert os.waitstatus_to_exitcode(status) == 0
     # The parent's connection and thread still work after the child is gone.
     for number in range(5):
-        writer.persist(TelemetryRecord(user_id, f"parent-after-{number}"))
+        writer.persist(TelemetryRecord(user_id=user_id, user_question=f"parent-after-{number}"))
     assert writer.close(10)
     questions = [row["user_question"] for row in rows_of(shared_db, user_id)]
     assert len(questions) == 21
@@ -487,7 +500,7 @@ def test_a_log_id_taken_by_another_row_is_redrawn_not_mistaken_for_a_duplicate(
             (taken, other_user),
         )
     writer = new_writer(shared_db)
-    writer.persist(TelemetryRecord(user_id, "mine"))
+    writer.persist(TelemetryRecord(user_id=user_id, user_question="mine"))
     assert writer.close(10)
     [row] = rows_of(shared_db, user_id)
     assert row["user_question"] == "mine" and row["log_id"] != taken
@@ -506,18 +519,20 @@ def test_logs_never_carry_the_payload(shared_db, caplog, monkeypatch):
     missing_user = uuid.uuid4()
     real_repair = writer_module.repair
 
-    def failing_repair(values, limits, repairs):
+    def failing_repair(values, limits, repairs, *rest):
         if values[1] == f"boom {secret}":
             raise ValueError(f"cannot repair {values[1]}")
-        return real_repair(values, limits, repairs)
+        return real_repair(values, limits, repairs, *rest)
 
     monkeypatch.setattr(writer_module, "repair", failing_repair)
     caplog.set_level(logging.DEBUG, logger="telemetry_writer")
     writer = new_writer(shared_db)
-    writer.persist(TelemetryRecord(user_id, f"boom {secret}"))
-    writer.persist(TelemetryRecord(missing_user, f"rejected {secret}"))
-    writer.persist(TelemetryRecord("not-a-uuid", f"invalid {secret}"))
-    writer.persist(TelemetryRecord(user_id, f"kept \x00 {secret}", error_type=secret))
+    writer.persist(TelemetryRecord(user_id=user_id, user_question=f"boom {secret}"))
+    writer.persist(TelemetryRecord(user_id=missing_user, user_question=f"rejected {secret}"))
+    writer.persist(TelemetryRecord(user_id="not-a-uuid", user_question=f"invalid {secret}"))
+    writer.persist(
+        TelemetryRecord(user_id=user_id, user_question=f"kept \x00 {secret}", error_type=secret)
+    )
     assert writer.close(10)
     stats = writer.stats()
     assert stats["dropped"]["invalid"] == 2 and stats["dropped"]["rejected"] == 1

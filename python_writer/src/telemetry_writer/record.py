@@ -7,28 +7,33 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal, get_args
 
 from telemetry_writer.usage import TokenUsage
 
-ERROR_TYPES = frozenset(
-    {"sql_generation", "sql_validation", "sql_execution", "response_generation", "unexpected"}
-)
-FAILED_STEPS = frozenset({"understanding", "looking_up", "response"})
+# The values the table's check constraints allow. Anything else is repaired by the writer
+# (see the README), so a type checker flags a typo while the running app loses nothing.
+ErrorType = Literal[
+    "sql_generation", "sql_validation", "sql_execution", "response_generation", "unexpected"
+]
+FailedStep = Literal["understanding", "looking_up", "response"]
+ERROR_TYPES: frozenset[str] = frozenset(get_args(ErrorType))
+FAILED_STEPS: frozenset[str] = frozenset(get_args(FailedStep))
 
 
 def _now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TelemetryRecord:
     """The columns of `public.chat_telemetry_log` except `log_id` and `sql_fingerprint`.
 
     `created_at` defaults to the moment the record is made: the time of the chat request, which
     is what reports need, even when the row reaches the database later (after an outage).
     Values are repaired by the writer where they can be (see the README); only a record with
-    no valid `user_id` or no question is dropped.
+    no valid `user_id` or no question is dropped. Fields are keyword-only: with 26 columns,
+    a positional argument in the wrong place would be a silent data error.
     """
 
     user_id: uuid.UUID | str
@@ -40,9 +45,9 @@ class TelemetryRecord:
     generated_sql: str | None = None
     result_row_count: int | None = None
     follow_up_suggestions: list[str] | None = None
-    error_type: str | None = None
+    error_type: ErrorType | None = None
     error_message: str | None = None
-    failed_step: str | None = None
+    failed_step: FailedStep | None = None
     is_off_topic: bool = False
     sql_model: str | None = None
     response_model: str | None = None

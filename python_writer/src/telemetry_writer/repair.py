@@ -103,7 +103,8 @@ def _clean_text(value: str, repairs: Counter[str]) -> str:
     return value
 
 
-def _truncate(value: str, limit: int, repairs: Counter[str]) -> str:
+def truncate(value: str, limit: int, repairs: Counter[str]) -> str:
+    """`value` cut to `limit` characters, ending in a marker that says how much was cut."""
     if len(value) <= limit:
         return value
     marker = TRUNCATION_MARKER.format(dropped=len(value) - limit)
@@ -223,7 +224,7 @@ def _as_follow_ups(value: Any, limits: TextLimits, repairs: Counter[str]) -> str
             except (TypeError, ValueError):
                 item = str(item)
         item = _clean_text(item, repairs)
-        strings.append(_truncate(item, limits.follow_up_suggestion, repairs))
+        strings.append(truncate(item, limits.follow_up_suggestion, repairs))
     if len(items) > limits.follow_up_suggestions_count:
         repairs["text_truncated"] += 1
     if coerced:
@@ -251,9 +252,18 @@ def new_log_id() -> uuid.UUID:
     return uuid.UUID(int=_log_id_random.getrandbits(128), version=4)
 
 
-def repair(values: tuple[Any, ...], limits: TextLimits, repairs: Counter[str]) -> tuple[Any, ...]:
+_SNAPSHOT_FOLLOW_UPS: Any = object()
+
+
+def repair(
+    values: tuple[Any, ...],
+    limits: TextLimits,
+    repairs: Counter[str],
+    follow_ups: Any = _SNAPSHOT_FOLLOW_UPS,
+) -> tuple[Any, ...]:
     """The COPY row for one record snapshot; raises InvalidRecord when it cannot be kept.
 
+    `follow_ups`, when given, replaces the snapshot's suggestions (the copy `persist` took).
     Clean values take a fast path (a type check and a scan for NUL or non-ASCII); only dirty
     ones go through the helpers that repair and count.
     """
@@ -274,7 +284,7 @@ def repair(values: tuple[Any, ...], limits: TextLimits, repairs: Counter[str]) -
             continue
         if not (type(value) is str and value.isascii() and "\x00" not in value):
             value = _as_text(value, repairs)
-        row[position] = value if len(value) <= limit else _truncate(value, limit, repairs)
+        row[position] = value if len(value) <= limit else truncate(value, limit, repairs)
     for position in count_plan:
         value = row[position]
         if value is not None and not (type(value) is int and 0 <= value <= INT32_MAX):
@@ -290,7 +300,9 @@ def repair(values: tuple[Any, ...], limits: TextLimits, repairs: Counter[str]) -
     if not (type(created_at) is datetime and created_at.tzinfo is not None):
         row[_CREATED_AT] = _as_created_at(created_at, repairs)
 
-    row[_FOLLOW_UPS] = _as_follow_ups(row[_FOLLOW_UPS], limits, repairs)
+    if follow_ups is _SNAPSHOT_FOLLOW_UPS:
+        follow_ups = row[_FOLLOW_UPS]
+    row[_FOLLOW_UPS] = _as_follow_ups(follow_ups, limits, repairs)
 
     off_topic = row[_OFF_TOPIC]
     if type(off_topic) is not bool:
@@ -305,11 +317,11 @@ def repair(values: tuple[Any, ...], limits: TextLimits, repairs: Counter[str]) -
 
     error_type = row[_ERROR_TYPE]
     if error_type is not None and not (isinstance(error_type, str) and error_type in ERROR_TYPES):
-        original = _truncate(_as_text(error_type, repairs) or "", 200, repairs)
+        original = truncate(_as_text(error_type, repairs) or "", 200, repairs)
         message = row[_ERROR_MESSAGE]
         note = f"[original error_type: {original}]"
         message = note if not message else f"{note} {message}"
-        row[_ERROR_MESSAGE] = _truncate(message, limits.error_message, repairs)
+        row[_ERROR_MESSAGE] = truncate(message, limits.error_message, repairs)
         row[_ERROR_TYPE] = "unexpected"
         repairs["error_type_unknown"] += 1
 
