@@ -103,7 +103,7 @@ report: $(STAMP)
 
 demo: $(STAMP)
 	@$(PY) -m chat_telemetry bootstrap
-	@$(MAKE) --no-print-directory simulate dbt-build summary report
+	@$(MAKE) --no-print-directory simulate dbt-build report summary
 
 clean:
 	rm -rf target logs dbt_packages .pytest_cache .ruff_cache

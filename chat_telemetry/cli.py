@@ -35,12 +35,28 @@ def command_db_down(_: argparse.Namespace) -> int:
 
 
 def command_db_url(_: argparse.Namespace) -> int:
+    """How to connect: `PG*` exports for the project's tools, then the BI tools' URL.
+
+    On the embedded server this also creates the BI login when missing, so the URL it
+    prints works as is; the URL is the only line starting with `postgresql://`.
+    """
+    from chat_telemetry import bi_login
+    from chat_telemetry.summary import marts_schema
+
     connection = database.resolve()
     print(f"# {connection.describe()}")
     for name, value in connection.env().items():
         shown = "***" if name == "PGPASSWORD" else value
         print(f"export {name}='{shown}'")
     print(f'# psql "{connection.conninfo()}"')
+    login = bi_login.ensure(connection)
+    if login is not None:
+        print(f"# BI tools (read-only login {login.user}, marts in schema {marts_schema()}):")
+        print(login.url())
+    elif connection.is_embedded:
+        print("# BI tools: no bi_reader role yet; run make bootstrap (or make demo), then again")
+    else:
+        print("# BI tools: give them a login role in bi_reader on your server (README: Security)")
     return 0
 
 
@@ -117,12 +133,12 @@ def command_psql(arguments: argparse.Namespace) -> int:
 
 
 def command_summary(_: argparse.Namespace) -> int:
-    from chat_telemetry import summary
+    from chat_telemetry import bi_login, summary
 
     connection = database.resolve()
     sections = summary.collect(connection.conninfo(), as_role=bootstrap.bi_role_name())
     print(summary.render(sections))
-    print(summary.connection_help(connection))
+    print(summary.connection_help(connection, bi_login.ensure(connection)))
     return 0
 
 

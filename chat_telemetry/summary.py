@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -12,9 +13,17 @@ from psycopg import sql
 from chat_telemetry.bootstrap import bi_role_name
 from chat_telemetry.database import Connection
 
+if TYPE_CHECKING:
+    from chat_telemetry.bi_login import BiLogin
+
 
 def marts_schema() -> str:
     return os.environ.get("CHAT_TELEMETRY_MARTS_SCHEMA", "analytics")
+
+
+def reporting_timezone() -> str:
+    """The time zone of calendar days: the same variable the dbt var `reporting_timezone` reads."""
+    return os.environ.get("CHAT_TELEMETRY_REPORTING_TIMEZONE", "UTC")
 
 
 @dataclass(frozen=True)
@@ -24,15 +33,22 @@ class Section:
     rows: list[tuple[Any, ...]]
 
 
+# Every query gets %(today)s, today's date in the reporting time zone. Today is still being
+# written: its handful of early requests would read as a cost drop, an error-rate jump or a
+# p99 collapse, so the sections compare complete days (before today) and today gets a section
+# of its own, titled as partial.
 QUERIES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "cost": (
-        "Cost per day, last 7 days (USD; unpriced usage excluded)",
+        "Cost per day, last 7 complete days (USD; unpriced usage excluded)",
         ("day", "requests", "cost_usd", "top model by cost", "top model usd", "unpriced"),
         """
-        with daily as (
+        with complete as (
             select request_date, step, model, requests, total_cost_usd, unpriced_requests
-            from {schema}.fct_daily_token_cost
-            where request_date > (select max(request_date) from {schema}.fct_daily_token_cost) - 7
+            from {schema}.fct_daily_token_cost where request_date < %(today)s
+        ),
+        daily as (
+            select * from complete
+            where request_date > (select max(request_date) from complete) - 7
         ),
         ranked as (
             select request_date, model, sum(total_cost_usd) as model_cost,
@@ -50,41 +66,52 @@ QUERIES: dict[str, tuple[str, tuple[str, ...], str]] = {
         """,
     ),
     "latency": (
-        "Step latency on the latest day (ms, successful requests)",
+        "Step latency on the last complete day (ms, successful requests)",
         ("day", "step", "requests", "p50_ms", "p95_ms", "p99_ms"),
         """
         select request_date, step, requests, round(p50_ms::numeric), round(p95_ms::numeric),
                round(p99_ms::numeric)
         from {schema}.fct_daily_step_latency
-        where request_date = (select max(request_date) from {schema}.fct_daily_step_latency)
+        where request_date = (
+            select max(request_date) from {schema}.fct_daily_step_latency
+            where request_date < %(today)s
+        )
         order by array_position(
             array['nl_to_sql', 'sql_execution', 'response_generation', 'ttfb'], step)
         """,
     ),
     "errors": (
-        "Error rate by type, last 30 days",
+        "Error rate by type, last 30 complete days",
         ("error_type", "errors", "error_rate"),
         """
-        with days as (
+        with complete as (
             select request_date, requests from {schema}.fct_daily_off_topic
-            where request_date > (select max(request_date) from {schema}.fct_daily_off_topic) - 30
+            where request_date < %(today)s
+        ),
+        days as (
+            select * from complete
+            where request_date > (select max(request_date) from complete) - 30
         )
         select e.error_type, sum(e.errors),
-               to_char(100.0 * sum(e.errors) / (select sum(requests) from days), 'FM990.00') || '%'
+               to_char(100.0 * sum(e.errors) / (select sum(requests) from days), 'FM990.00')
+               || '%%'
         from {schema}.fct_daily_errors as e
         where e.request_date in (select request_date from days)
         group by e.error_type order by sum(e.errors) desc
         """,
     ),
     "off_topic": (
-        "Off-topic rate, last 30 days",
+        "Off-topic rate, last 30 complete days",
         ("requests", "off_topic", "rate"),
         """
+        with complete as (
+            select * from {schema}.fct_daily_off_topic where request_date < %(today)s
+        )
         select sum(requests), sum(off_topic_requests),
                to_char(100.0 * sum(off_topic_requests) / nullif(sum(requests), 0), 'FM990.00')
-               || '%'
-        from {schema}.fct_daily_off_topic
-        where request_date > (select max(request_date) from {schema}.fct_daily_off_topic) - 30
+               || '%%'
+        from complete
+        where request_date > (select max(request_date) from complete) - 30
         """,
     ),
     "fingerprints": (
@@ -102,24 +129,73 @@ QUERIES: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("sql_model", "response_model", "requests", "error_rate", "p95_ttfb_ms", "avg_cost_usd"),
         """
         select sql_model, response_model, requests,
-               to_char(100 * error_rate, 'FM990.00') || '%', round(p95_ttfb_ms::numeric),
+               to_char(100 * error_rate, 'FM990.00') || '%%', round(p95_ttfb_ms::numeric),
                round(avg_cost_usd, 6)
         from {schema}.fct_model_comparison
         order by requests desc, sql_model, response_model limit 12
         """,
     ),
+    "today": (
+        "Today so far ({today}, partial: until {time} {timezone}; not in the sections above)",
+        ("day", "requests", "cost_usd", "errors", "off_topic"),
+        """
+        select o.request_date, o.requests,
+               (select round(sum(c.total_cost_usd), 4) from {schema}.fct_daily_token_cost as c
+                where c.request_date = o.request_date),
+               (select coalesce(sum(e.errors), 0) from {schema}.fct_daily_errors as e
+                where e.request_date = o.request_date),
+               o.off_topic_requests
+        from {schema}.fct_daily_off_topic as o
+        where o.request_date = %(today)s
+        """,
+    ),
 }
 
 
-def collect(conninfo: str, *, as_role: str | None = None) -> list[Section]:
-    """Run the summary queries; with `as_role`, as that role (the BI role proves enough)."""
+def local_now(
+    connection: psycopg.Connection[Any], timezone_name: str, now: datetime | None = None
+) -> tuple[date, str]:
+    """Today's date and the time (HH:MM) in the reporting time zone, as Postgres sees them.
+
+    Postgres does the conversion, with the same time zone rules dbt's models use to assign
+    `request_date`, so "today" here is the day the marts call today. `now` pins the clock
+    (tests).
+    """
+    row = connection.execute(
+        "select (t at time zone %(tz)s)::date, to_char(t at time zone %(tz)s, 'HH24:MI') "
+        "from (select coalesce(%(now)s::timestamptz, statement_timestamp()) as t) as clock",
+        {"tz": timezone_name, "now": now},
+    ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def collect(
+    conninfo: str,
+    *,
+    as_role: str | None = None,
+    timezone_name: str | None = None,
+    now: datetime | None = None,
+) -> list[Section]:
+    """Run the summary queries; with `as_role`, as that role (the BI role proves enough).
+
+    Trend sections use complete days only; today's partial day, when it has rows, comes last
+    as its own section.
+    """
+    timezone_name = timezone_name or reporting_timezone()
     sections = []
     with psycopg.connect(conninfo, autocommit=True) as connection:
         if as_role:
             connection.execute(sql.SQL("set role {}").format(sql.Identifier(as_role)))
         schema = sql.Identifier(marts_schema()).as_string(connection)
+        today, time = local_now(connection, timezone_name, now)
         for title, headers, query in QUERIES.values():
-            rows = connection.execute(query.format(schema=schema).encode()).fetchall()
+            rows = connection.execute(
+                query.format(schema=schema).encode(), {"today": today}
+            ).fetchall()
+            if title.startswith("Today") and not rows:
+                continue
+            title = title.format(today=today, time=time, timezone=timezone_name)
             sections.append(Section(title, headers, rows))
     return sections
 
@@ -148,17 +224,36 @@ def render(sections: list[Section]) -> str:
     return "\n".join(lines)
 
 
-def connection_help(connection: Connection) -> str:
+def connection_help(connection: Connection, login: BiLogin | None = None) -> str:
+    """Where the marts are and how a BI tool connects; ends with the URL when there is one."""
     role = bi_role_name()
     schema = marts_schema()
-    return f"""
+    head = f"""
 Where the marts are
   database: {connection.describe()}
   schema:   {schema}  (staging and intermediate models live apart, unreadable to BI)
-  BI role:  {role}  (SELECT on {schema}.* only; no access to raw telemetry)
+  BI role:  {role}  (SELECT on {schema}.* only; no access to raw telemetry)"""
+    if login is not None:
+        return f"""{head}
+Connect a BI tool (Metabase, Superset, DBeaver, Grafana, a notebook) on this machine with
+this URL: login {login.user} (member of {role}), localhost TCP, password in
+{password_path_hint()}; make db-url prints it again.
+{login.url()}"""
+    return f"""{head}
 Connect a BI tool: give it a login role that is a member of {role}, e.g. (make psql opens
 a psql session on this database)
   create role metabase login password '...' in role {role};
 then connect with user=metabase to {connection.conninfo()}
-and read {schema}.fct_* and {schema}.rpt_*. The embedded server listens on a unix socket
-only; for a BI tool over TCP, point PG* at a server you run (README: Supabase)."""
+and read {schema}.fct_* and {schema}.rpt_*."""
+
+
+def password_path_hint() -> str:
+    """The BI password file, relative to the checkout when it is inside it."""
+    from chat_telemetry import bi_login
+    from chat_telemetry.database import PROJECT_ROOT
+
+    path = bi_login.password_path()
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)

@@ -26,3 +26,5 @@ def test_psql_and_db_url_reach_the_same_server(server):
     assert run("psql", "-X", "-At", "-c", "select 40 + 2").strip() == "42"
     exports = run("db-url")
     assert f"export PGHOST='{server.host}'" in exports
+    assert f"export PGPORT='{server.port}'" in exports
+    assert "PGPASSWORD" not in exports or "export PGPASSWORD='***'" in exports
