@@ -14,7 +14,7 @@
 {% macro build_settings_relation() -%}
     {{ return(api.Relation.create(
         database=target.database,
-        schema=var('internal_schema'),
+        schema=generate_schema_name('internal', none) | trim,
         identifier='chat_telemetry_build_settings',
     )) }}
 {%- endmacro %}

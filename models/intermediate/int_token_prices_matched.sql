@@ -13,15 +13,21 @@ token_prices as (
     select * from {{ ref('token_prices') }}
 ),
 
+model_steps as (
+    select 'sql' as step
+    union all
+    select 'response' as step
+),
+
 models_used as (
     select distinct
-        pricing_date,
+        token_usage.pricing_date,
         case
             when model_steps.step = 'sql' then coalesce(token_usage.sql_model, '(unknown)')
             else coalesce(token_usage.response_model, '(unknown)')
         end as model
     from token_usage
-    cross join (select 'sql' as step union all select 'response' as step) as model_steps
+    cross join model_steps
     where
         (model_steps.step = 'sql' and token_usage.has_sql_step)
         or (model_steps.step = 'response' and token_usage.has_response_step)
