@@ -9,8 +9,8 @@
 
 {% macro default__grant_marts_schema_usage() -%}
     {#- A run that built no mart yet (`dbt seed` on a new database) has no schema to grant. -#}
-    {%- if execute and adapter.check_schema_exists(target.database, (generate_schema_name('marts', none) | trim)) -%}
-        grant usage on schema {{ adapter.quote((generate_schema_name('marts', none) | trim)) }} to {{ adapter.quote(var('bi_role')) }}
+    {%- if execute and adapter.check_schema_exists(target.database, var('marts_schema')) -%}
+        grant usage on schema {{ adapter.quote(var('marts_schema')) }} to {{ adapter.quote(var('bi_role')) }}
     {%- else -%}
         select 1
     {%- endif -%}
