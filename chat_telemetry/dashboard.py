@@ -50,6 +50,7 @@ class DashboardData:
     top_fingerprints: list[dict[str, Any]] = field(default_factory=list)
     model_comparison: list[dict[str, Any]] = field(default_factory=list)
     heaviest_users: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
 QUERIES = {
@@ -97,6 +98,11 @@ QUERIES = {
         select user_id, requests, total_tokens, total_cost_usd, errors
         from {schema}.rpt_user_usage_30d
         order by total_cost_usd desc nulls last, requests desc, user_id limit 15""",
+    "alerts": """
+        select alert_date, rule, subject, severity, message
+        from {schema}.rpt_alerts
+        where alert_date between %(start)s and %(end)s + 1
+        order by alert_date desc, severity, rule, subject""",
 }
 
 
@@ -558,6 +564,24 @@ def users_figure(data: DashboardData) -> go.Figure:
     return figure
 
 
+def alerts_figure(data: DashboardData) -> go.Figure:
+    """The alerts of the window (rpt_alerts, what `make alerts` posts), newest first."""
+    rows = data.alerts
+    errors = sum(1 for r in rows if r["severity"] == "error")
+    return _table(
+        ["day", "severity", "rule", "subject", "what happened"],
+        [
+            [r["alert_date"] for r in rows],
+            [r["severity"] for r in rows],
+            [r["rule"] for r in rows],
+            [_plotly_text(r["subject"], 60) for r in rows],
+            [_plotly_text(r["message"], 220) for r in rows],
+        ],
+        f"Alerts, last 30 days: {len(rows)} ({errors} errors; {_range(data)})",
+        row_height=45,
+    )
+
+
 FIGURES = (
     ("cost", cost_figure),
     ("today", today_figure),
@@ -567,6 +591,7 @@ FIGURES = (
     ("fingerprints", fingerprints_figure),
     ("models", models_figure),
     ("users", users_figure),
+    ("alerts", alerts_figure),
 )
 
 

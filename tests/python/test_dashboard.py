@@ -146,6 +146,11 @@ def test_embedded_figures_match_the_marts(page, built_db):
             "select sql_model, response_model, requests from analytics.fct_model_comparison "
             "order by requests desc, sql_model, response_model"
         ).fetchall()
+        alerts = connection.execute(
+            "select alert_date::text, rule, subject, severity from analytics.rpt_alerts "
+            "where alert_date >= %s order by alert_date desc, severity, rule, subject",
+            (date(2026, 9, 16),),
+        ).fetchall()
     shown_cost = [
         (r["request_date"], r["model"], r["total_cost_usd"], r["unpriced_requests"])
         for r in data["daily_cost"]
@@ -167,6 +172,9 @@ def test_embedded_figures_match_the_marts(page, built_db):
     ]
     assert [(r["sql_model"], r["response_model"], r["requests"])
             for r in data["model_comparison"]] == [tuple(row) for row in models]  # fmt: skip
+    assert alerts, "the test data has an unpriced model: rpt_alerts has rows to show"
+    assert [(r["alert_date"], r["rule"], r["subject"], r["severity"])
+            for r in data["alerts"]] == [tuple(row) for row in alerts]  # fmt: skip
     # The figures draw those numbers: the stacked cost bars add up to each day's total.
     figure = dashboard.cost_figure(dashboard.DashboardData(**{**data, "window_start": None}))
     bars = [trace for trace in figure.data if trace.type == "bar" and trace.visible is not False]
