@@ -23,7 +23,7 @@ DEMO_SEED ?= 7
 BENCH_ROWS ?= 1000000
 BENCH_DAYS ?= 30
 
-.PHONY: help venv db-up db-down db-url psql bootstrap lint format test pytest dbt-check demo \
+.PHONY: help venv db-up db-down db-url psql bootstrap lint format test test-slow pytest dbt-check demo \
         simulate dbt-build summary report bench bench-tiny clean
 
 help:
@@ -71,7 +71,12 @@ format: $(STAMP)
 	$(WITH_DB) $(BIN)/sqlfluff fix models analyses tests/dbt
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+# The slow suite: the marts-over-time scenarios (a dozen dbt builds). .ci/run runs it after
+# `make test`.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow
 
 # dbt build (models, seeds, data tests, unit tests) on a scratch database with a small
 # realistic workload: a full build, then an incremental one over one more day of rows.

@@ -19,12 +19,16 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from conftest import connect, run_dbt
 from reference_marts import Reference
 from test_bootstrap import python_fingerprint
 from test_marts import assert_mart_matches, insert, read_mart, varied_rows
 
 from chat_telemetry import database
+
+# A dozen dbt builds: `make test-slow` runs them (and .ci/run, after `make test`).
+pytestmark = pytest.mark.slow
 
 LOOKBACK_DAYS = 3
 DAILY_MARTS_WITHOUT_USERS = ("fct_daily_step_latency", "fct_daily_errors", "fct_daily_off_topic")
