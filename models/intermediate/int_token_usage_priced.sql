@@ -75,7 +75,31 @@ costed_steps as (
         ) }} end as {{ type_usd() }})
             as response_output_cost_usd,
         (has_sql_step and not is_sql_cost_known)
-        or (has_response_step and not is_response_cost_known) as has_unknown_cost
+        or (has_response_step and not is_response_cost_known) as has_unknown_cost,
+        -- The known steps' cost in USD x 1e6 (tokens x price per 1M): exact, and cheap to sum
+        -- over all history; readers multiply the sum by 0.000001 once (exact, unlike a
+        -- division, whose result scale Postgres cuts for large sums).
+        cast(case
+            when is_sql_cost_known or is_response_cost_known
+                then
+                    case
+                        when is_sql_cost_known
+                            then
+                                (sql_input_tokens - sql_cached_input_tokens) * sql_input_usd_per_1m
+                                + sql_cached_input_tokens * sql_cached_input_usd_per_1m
+                                + sql_output_tokens * sql_output_usd_per_1m
+                        else 0
+                    end
+                    + case
+                        when is_response_cost_known
+                            then
+                                (response_input_tokens - response_cached_input_tokens)
+                                * response_input_usd_per_1m
+                                + response_cached_input_tokens * response_cached_input_usd_per_1m
+                                + response_output_tokens * response_output_usd_per_1m
+                        else 0
+                    end
+        end as {{ type_usd() }}) as known_cost_usd_x1m
     from priced_usage
 ),
 
@@ -126,21 +150,8 @@ totalled as (
             response_input_cost_usd + response_cached_input_cost_usd + response_output_cost_usd
             as {{ type_usd() }}
         ) as response_cost_usd,
-        cast(
-            case
-                when is_sql_cost_known or is_response_cost_known
-                    then
-                        coalesce(
-                            sql_input_cost_usd + sql_cached_input_cost_usd + sql_output_cost_usd, 0
-                        )
-                        + coalesce(
-                            response_input_cost_usd
-                            + response_cached_input_cost_usd
-                            + response_output_cost_usd,
-                            0
-                        )
-            end as {{ type_usd() }}
-        ) as known_cost_usd
+        known_cost_usd_x1m,
+        cast(known_cost_usd_x1m * 0.000001 as {{ type_usd() }}) as known_cost_usd
     from costed_steps
 )
 
