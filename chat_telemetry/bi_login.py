@@ -48,18 +48,18 @@ def login_name() -> str:
     return os.environ.get("CHAT_TELEMETRY_BI_LOGIN") or DEFAULT_LOGIN
 
 
-def password_path(folder: Path | None = None) -> Path:
+def password_path(folder: Path | None = None, file_name: str = PASSWORD_FILE) -> Path:
     """Where the password lives: in the data folder, next to the server it opens."""
-    return (folder or database.data_dir()) / PASSWORD_FILE
+    return (folder or database.data_dir()) / file_name
 
 
-def read_or_create_password(folder: Path | None = None) -> str:
+def read_or_create_password(folder: Path | None = None, file_name: str = PASSWORD_FILE) -> str:
     """The stored password, generated on first use; the file is created 0600, never wider.
 
     `O_EXCL` makes two processes racing on first use agree on one password (the loser reads
     the winner's file), and the mode is set at creation, so there is no moment it is readable.
     """
-    path = password_path(folder)
+    path = password_path(folder, file_name)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -67,7 +67,7 @@ def read_or_create_password(folder: Path | None = None) -> str:
         if stored:
             return stored
         path.unlink()  # an empty file from an interrupted first run
-        return read_or_create_password(folder)
+        return read_or_create_password(folder, file_name)
     password = secrets.token_urlsafe(24)  # URL-safe, so the URL needs no escaping
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(password + "\n")
@@ -78,21 +78,34 @@ def ensure(connection: database.Connection, folder: Path | None = None) -> BiLog
     """Create or refresh the BI login on the embedded server; None where there is none.
 
     None on an external server (we never create roles there: give your BI tool its own
-    login, README) and before the bootstrap (no `bi_reader` to be a member of yet). The
-    password is hashed client side (SCRAM verifier), so its text reaches neither the server
-    nor its logs. Every run resets the attributes to the least privilege: no superuser, no
-    create, no bypass of row-level security, member of `bi_reader` only.
+    login, README) and before the bootstrap (no `bi_reader` to be a member of yet).
+    """
+    return ensure_member_login(connection, login_name(), bi_role_name(), PASSWORD_FILE, folder)
+
+
+def ensure_member_login(
+    connection: database.Connection,
+    user: str,
+    member_of: str,
+    file_name: str,
+    folder: Path | None = None,
+) -> BiLogin | None:
+    """Create or refresh a password login on the embedded server, a member of one role only.
+
+    None on an external server and while `member_of` does not exist (before the bootstrap).
+    The password is hashed client side (SCRAM verifier), so its text reaches neither the
+    server nor its logs. Every run resets the attributes to the least privilege: no
+    superuser, no create, no bypass of row-level security, member of `member_of` only.
     """
     port = database.tcp_port(folder) if connection.is_embedded else None
     if port is None:
         return None
-    user = login_name()
-    role = bi_role_name()
+    role = member_of
     with psycopg.connect(connection.conninfo(), autocommit=True) as admin:
         found = admin.execute("select 1 from pg_catalog.pg_roles where rolname = %s", (role,))
         if found.fetchone() is None:
             return None
-        password = read_or_create_password(folder)
+        password = read_or_create_password(folder, file_name)
         verifier = admin.pgconn.encrypt_password(
             password.encode(), user.encode(), b"scram-sha-256"
         ).decode()

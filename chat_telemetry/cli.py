@@ -183,6 +183,43 @@ def command_purge(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_spark_build(arguments: argparse.Namespace) -> int:
+    """Land raw telemetry into the local Spark warehouse, then dbt seed and build on Spark."""
+    from chat_telemetry import retention
+    from chat_telemetry.spark import build, landing, session
+
+    connection = database.resolve()
+    try:
+        spark = session.get_session()
+        source = landing.jdbc_source(connection)
+    except (session.JavaMissing, session.JdbcDriverMissing, RuntimeError) as problem:
+        print(f"spark-build: {problem}", file=sys.stderr)
+        return 2
+    print(f"landing raw telemetry from {source.describe()} into {landing.RAW_DATABASE}")
+    result = landing.land(
+        spark, source, retention.lookback_days(), full=arguments.full_refresh
+    )
+    since = "every day" if result.start_date is None else f"days from {result.start_date}"
+    print(
+        f"landed {result.rows_landed:,} rows ({since}), {result.users:,} existing users; "
+        f"purge dropped {len(result.days_dropped_by_purge)} days, erasure rewrote "
+        f"{len(result.days_rewritten_for_erasure)} days"
+    )
+    try:
+        build.dbt(["seed"])
+        build.dbt(["build", *(["--full-refresh"] if arguments.full_refresh else [])])
+    except build.DbtFailed as failure:
+        print(f"spark-build: {failure}", file=sys.stderr)
+        return 1
+    from chat_telemetry.summary import marts_schema
+
+    print(
+        f"marts built on Spark: database {marts_schema()}, Parquet files in "
+        f"{session.warehouse_dir()}/{marts_schema()}.db/<mart>/"
+    )
+    return 0
+
+
 def command_alerts(arguments: argparse.Namespace) -> int:
     """Print the new alerts of rpt_alerts, post each once; exit 1 on a new error alert."""
     from chat_telemetry import alerts
@@ -284,6 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="days to keep beyond dbt's lookback_days (minimum N = lookback_days + margin)",
     )
     purge.set_defaults(handler=command_purge)
+    spark_build = commands.add_parser(
+        "spark-build", help="land raw telemetry into local Spark, then dbt build --target spark"
+    )
+    spark_build.add_argument(
+        "--full-refresh", action="store_true", help="land every day again and rebuild every mart"
+    )
+    spark_build.set_defaults(handler=command_spark_build)
     alerts_parser = commands.add_parser(
         "alerts", help="print new alerts, post each once to a webhook; exit 1 on a new error"
     )

@@ -13,7 +13,7 @@
 
 {% macro build_settings_relation() -%}
     {{ return(api.Relation.create(
-        database=target.database,
+        database=target.get("database"),
         schema=generate_schema_name('internal', none) | trim,
         identifier='chat_telemetry_build_settings',
     )) }}
@@ -107,4 +107,29 @@ Raw telemetry before {{ purged_before }} was purged, so those days cannot be reb
     delete from {{ relation }} where setting = '{{ setting }}';
     insert into {{ relation }} (setting, setting_value, recorded_at)
     values ('{{ setting }}', '{{ value | replace("'", "''") }}', {{ run_started_at_utc() }})
+{%- endmacro %}
+
+{#- Spark: one statement per call, no primary key, no DELETE (the table is rewritten whole). -#}
+{% macro spark__create_build_settings_table_sql(relation) -%}
+    {%- do execute and run_query('create schema if not exists ' ~ relation.schema) -%}
+    create table if not exists {{ relation }} (
+        setting string,
+        setting_value string,
+        recorded_at timestamp
+    ) using parquet
+{%- endmacro %}
+
+{% macro spark__upsert_build_setting_sql(setting, value) -%}
+    {%- set relation = build_settings_relation() -%}
+    {%- set kept = run_query(
+        "select setting, setting_value, cast(recorded_at as string) from " ~ relation
+        ~ " where setting <> '" ~ setting ~ "'"
+    ) -%}
+    insert overwrite table {{ relation }}
+    select setting, setting_value, cast(recorded_at as timestamp) from values
+    {%- for row in kept %}
+        ('{{ row[0] | replace("'", "\\'") }}', '{{ row[1] | replace("'", "\\'") }}', '{{ row[2] }}'),
+    {%- endfor %}
+        ('{{ setting }}', '{{ value | replace("'", "\\'") }}', cast({{ run_started_at_utc() }} as string))
+    as recorded (setting, setting_value, recorded_at)
 {%- endmacro %}

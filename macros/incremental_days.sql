@@ -108,6 +108,12 @@
     {{ return(settings) }}
 {%- endmacro %}
 
+{#-
+    dbt-spark has no custom incremental strategies: on Spark the same whole-day rebuild is
+    insert_overwrite of request_date partitions (Parquet, dynamic overwrite) preceded by the
+    pre-hook drop_days_to_rebuild(), which drops every partition from the start date on, so
+    that a day with no rows any more disappears as it does on Postgres.
+-#}
 {% macro spark__daily_incremental_config(indexed) -%}
     {{ return({
         'materialized': 'incremental',
@@ -115,7 +121,27 @@
         'partition_by': ['request_date'],
         'file_format': 'parquet',
         'on_schema_change': 'append_new_columns',
+        'pre_hook': ['{{ drop_days_to_rebuild() }}'],
     }) }}
+{%- endmacro %}
+
+{#- Spark pre-hook: drop the request_date partitions the incremental run rebuilds. -#}
+{% macro drop_days_to_rebuild() -%}
+    {%- set start_date = incremental_start_date() -%}
+    {%- if start_date is none -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set days = run_query(
+        'select distinct request_date from ' ~ this
+        ~ ' where request_date >= ' ~ date_literal(start_date)
+    ).columns[0].values() -%}
+    {%- for day in days -%}
+        {%- do run_query(
+            "alter table " ~ this ~ " drop if exists partition (request_date = '"
+            ~ day ~ "')"
+        ) -%}
+    {%- endfor -%}
+    {{ return('select 1') }}
 {%- endmacro %}
 
 {#-

@@ -11,7 +11,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set purges = adapter.get_relation(
-        database=target.database,
+        database=target.get("database"),
         schema=raw_schema(),
         identifier='chat_telemetry_purges',
     ) -%}
@@ -60,7 +60,46 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     )
 {%- endmacro %}
 
-{#- Where raw telemetry lives (CHAT_TELEMETRY_RAW_SCHEMA, as in models/staging/_sources.yml). -#}
+{#-
+    Spark has no DELETE on Parquet: the days (request_date partitions) that hold a forgotten
+    user are rewritten without that user's rows, through a scratch table (Spark cannot
+    overwrite a table it reads). Nothing is rewritten on the usual run, where nobody left.
+-#}
+{% macro spark__forget_erased_users() -%}
+    {%- set users = ref('stg_auth__users') -%}
+    {%- if not execute -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set days = run_query(
+        'select distinct kept.request_date from ' ~ this ~ ' as kept left anti join '
+        ~ users ~ ' as users on kept.user_id = users.user_id'
+    ).columns[0].values() -%}
+    {%- if days | length == 0 -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set day_list = [] -%}
+    {%- for day in days -%}
+        {%- do day_list.append("'" ~ day ~ "'") -%}
+    {%- endfor -%}
+    {%- set scratch = this.incorporate(path={'identifier': this.identifier ~ '__erasure'}) -%}
+    {%- do run_query('drop table if exists ' ~ scratch) -%}
+    {%- do run_query(
+        'create table ' ~ scratch ~ ' using parquet as select kept.* from ' ~ this
+        ~ ' as kept left semi join ' ~ users ~ ' as users on kept.user_id = users.user_id'
+        ~ ' where kept.request_date in (' ~ day_list | join(', ') ~ ')'
+    ) -%}
+    {%- for day in day_list -%}
+        {%- do run_query('alter table ' ~ this ~ ' drop if exists partition (request_date = ' ~ day ~ ')') -%}
+    {%- endfor -%}
+    {%- do run_query('insert into ' ~ this ~ ' select * from ' ~ scratch) -%}
+    {%- do run_query('drop table if exists ' ~ scratch) -%}
+    {{ return('select 1') }}
+{%- endmacro %}
+
+{#-
+    Where raw telemetry lives (CHAT_TELEMETRY_RAW_SCHEMA, as in models/staging/_sources.yml):
+    public on Postgres, chat_telemetry_raw where Spark landing puts it.
+-#}
 {% macro raw_schema() -%}
-    {{ return(env_var('CHAT_TELEMETRY_RAW_SCHEMA', 'public')) }}
+    {{ return(env_var('CHAT_TELEMETRY_RAW_SCHEMA', 'chat_telemetry_raw' if target.type == 'spark' else 'public')) }}
 {%- endmacro %}

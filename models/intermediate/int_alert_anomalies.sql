@@ -22,7 +22,7 @@ paired_with_baseline_days as (
         complete_days.metric_date,
         complete_days.rule,
         complete_days.subject,
-        cast(baseline_days.observed as {{ dbt.type_float() }}) as baseline_value
+        cast(baseline_days.observed as {{ type_double() }}) as baseline_value
     from complete_days
     inner join daily_metrics as baseline_days
         on
@@ -79,11 +79,11 @@ scored as (
         computed_medians.baseline_days,
         computed_medians.baseline_median,
         computed_mads.baseline_mad,
-        cast(complete_days.observed as {{ dbt.type_float() }}) - computed_medians.baseline_median
+        cast(complete_days.observed as {{ type_double() }}) - computed_medians.baseline_median
             as deviation,
-        (cast(complete_days.observed as {{ dbt.type_float() }}) - computed_medians.baseline_median)
+        (cast(complete_days.observed as {{ type_double() }}) - computed_medians.baseline_median)
         / nullif(computed_medians.baseline_median, 0) as relative_change,
-        (cast(complete_days.observed as {{ dbt.type_float() }}) - computed_medians.baseline_median)
+        (cast(complete_days.observed as {{ type_double() }}) - computed_medians.baseline_median)
         / nullif(1.4826 * computed_mads.baseline_mad, 0) as robust_z
     from complete_days
     inner join computed_medians

@@ -45,11 +45,11 @@ aggregated as (
         request_date,
         step,
         cast(count(*) as {{ dbt.type_bigint() }}) as requests,
-        cast(avg(duration_ms) as {{ dbt.type_float() }}) as avg_ms,
-        cast({{ percentile_cont('duration_ms', 0.5) }} as {{ dbt.type_float() }}) as p50_ms,
-        cast({{ percentile_cont('duration_ms', 0.95) }} as {{ dbt.type_float() }}) as p95_ms,
-        cast({{ percentile_cont('duration_ms', 0.99) }} as {{ dbt.type_float() }}) as p99_ms,
-        cast(max(duration_ms) as {{ dbt.type_float() }}) as max_ms
+        cast(avg(duration_ms) as {{ type_double() }}) as avg_ms,
+        cast({{ percentile_cont('duration_ms', 0.5) }} as {{ type_double() }}) as p50_ms,
+        cast({{ percentile_cont('duration_ms', 0.95) }} as {{ type_double() }}) as p95_ms,
+        cast({{ percentile_cont('duration_ms', 0.99) }} as {{ type_double() }}) as p99_ms,
+        cast(max(duration_ms) as {{ type_double() }}) as max_ms
     from step_durations
     group by request_date, step
 )

@@ -38,28 +38,28 @@ aggregated as (
         {{ as_of_date() }} as window_end_date,
         cast(count(*) as {{ dbt.type_bigint() }}) as requests,
         {{ safe_divide('sum(case when is_error then 1 else 0 end)', 'count(*)') }} as error_rate,
-        cast(avg(successful_nl_to_sql_ms) as {{ dbt.type_float() }}) as avg_nl_to_sql_ms,
-        cast({{ percentile_cont('successful_nl_to_sql_ms', 0.5) }} as {{ dbt.type_float() }})
+        cast(avg(successful_nl_to_sql_ms) as {{ type_double() }}) as avg_nl_to_sql_ms,
+        cast({{ percentile_cont('successful_nl_to_sql_ms', 0.5) }} as {{ type_double() }})
             as p50_nl_to_sql_ms,
-        cast({{ percentile_cont('successful_nl_to_sql_ms', 0.95) }} as {{ dbt.type_float() }})
+        cast({{ percentile_cont('successful_nl_to_sql_ms', 0.95) }} as {{ type_double() }})
             as p95_nl_to_sql_ms,
-        cast(avg(successful_response_generation_ms) as {{ dbt.type_float() }})
+        cast(avg(successful_response_generation_ms) as {{ type_double() }})
             as avg_response_generation_ms,
         cast(
             {{ percentile_cont('successful_response_generation_ms', 0.5) }}
-            as {{ dbt.type_float() }}
+            as {{ type_double() }}
         ) as p50_response_generation_ms,
         cast(
             {{ percentile_cont('successful_response_generation_ms', 0.95) }}
-            as {{ dbt.type_float() }}
+            as {{ type_double() }}
         ) as p95_response_generation_ms,
-        cast(avg(successful_ttfb_ms) as {{ dbt.type_float() }}) as avg_ttfb_ms,
-        cast({{ percentile_cont('successful_ttfb_ms', 0.95) }} as {{ dbt.type_float() }})
+        cast(avg(successful_ttfb_ms) as {{ type_double() }}) as avg_ttfb_ms,
+        cast({{ percentile_cont('successful_ttfb_ms', 0.95) }} as {{ type_double() }})
             as p95_ttfb_ms,
-        cast(avg(sql_input_tokens) as {{ dbt.type_float() }}) as avg_sql_input_tokens,
-        cast(avg(sql_output_tokens) as {{ dbt.type_float() }}) as avg_sql_output_tokens,
-        cast(avg(response_input_tokens) as {{ dbt.type_float() }}) as avg_response_input_tokens,
-        cast(avg(response_output_tokens) as {{ dbt.type_float() }}) as avg_response_output_tokens
+        cast(avg(sql_input_tokens) as {{ type_double() }}) as avg_sql_input_tokens,
+        cast(avg(sql_output_tokens) as {{ type_double() }}) as avg_sql_output_tokens,
+        cast(avg(response_input_tokens) as {{ type_double() }}) as avg_response_input_tokens,
+        cast(avg(response_output_tokens) as {{ type_double() }}) as avg_response_output_tokens
     from labeled_requests
     group by sql_model_label, response_model_label
 ),
