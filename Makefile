@@ -9,6 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pyproject.toml python_writer/pyproject.toml | cksum | cut -d' ' -f1)
+SPARK_STAMP := $(VENV)/.installed-spark-$(shell cat requirements-spark.txt constraints.txt | cksum | cut -d' ' -f1)
 PY := $(BIN)/python
 # Runs a command with the PG* variables of the project's database set.
 WITH_DB := $(PY) -m chat_telemetry exec --
@@ -22,8 +23,9 @@ DEMO_USERS ?= 300
 DEMO_SEED ?= 7
 BENCH_ROWS ?= 1000000
 BENCH_DAYS ?= 30
+BENCH_SPARK_ROWS ?= 200000
 
-.PHONY: help venv db-up db-down db-url psql bootstrap lint format test test-slow pytest dbt-check demo \
+.PHONY: help venv venv-spark spark-build test-spark bench-spark db-up db-down db-url psql bootstrap lint format test test-slow pytest dbt-check demo \
         simulate dbt-build summary report bench bench-tiny clean
 
 help:
@@ -31,6 +33,7 @@ help:
 	@echo "make test      lint + pytest + dbt build against a real Postgres"
 	@echo "make bench     writer and dbt benchmarks (BENCH_ROWS=$(BENCH_ROWS))"
 	@echo "make report    write the HTML dashboard from the marts"
+	@echo "make spark-build | test-spark | bench-spark   the same marts on Spark (Java 17)"
 	@echo "make db-up | db-down | db-url | psql | bootstrap | lint | format | clean"
 
 $(STAMP):
@@ -43,6 +46,15 @@ $(STAMP):
 	@touch $@
 
 venv: $(STAMP)
+
+# The Spark engine's extras (PySpark, dbt-spark), into the same virtualenv. Java 17 is the
+# one thing it cannot install: README "Running on Spark" says how.
+$(SPARK_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-spark.txt -c constraints.txt
+	@rm -f $(VENV)/.installed-spark-*
+	@touch $@
+
+venv-spark: $(SPARK_STAMP)
 
 db-up: $(STAMP)
 	@$(PY) -m chat_telemetry db-up
@@ -71,7 +83,7 @@ format: $(STAMP)
 	$(WITH_DB) $(BIN)/sqlfluff fix models analyses tests/dbt
 
 pytest: $(STAMP)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not spark"
 
 # The slow suite: the marts-over-time scenarios (a dozen dbt builds). .ci/run runs it after
 # `make test`.
@@ -116,6 +128,19 @@ clean:
 # Writer, dbt and report benchmarks in a scratch database; BENCH_ROWS rows (default 1M).
 bench: $(STAMP)
 	$(PY) -m chat_telemetry.benchmark --rows $(BENCH_ROWS) --days $(BENCH_DAYS)
+
+# Spark (README "Running on Spark"): land raw telemetry from the project's Postgres into
+# .spark/warehouse and build the same marts with dbt-spark, in one local PySpark session.
+spark-build: $(SPARK_STAMP)
+	$(PY) -m chat_telemetry spark-build
+
+# Full and incremental builds on Spark next to Postgres for the same rows (BENCHMARKS.md).
+bench-spark: $(SPARK_STAMP)
+	$(PY) -m chat_telemetry.benchmark.spark --rows $(BENCH_SPARK_ROWS) --days $(BENCH_DAYS)
+
+# Every mart on Spark against Postgres, cell by cell (.ci/run runs it after `make test`).
+test-spark: $(SPARK_STAMP)
+	$(BIN)/pytest -m spark
 
 # Alerts and scheduling (README "Alerts and scheduling", docs/operations.md#alerts).
 .PHONY: alerts digest schedule-run

@@ -101,5 +101,5 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     public on Postgres, chat_telemetry_raw where Spark landing puts it.
 -#}
 {% macro raw_schema() -%}
-    {{ return(env_var('CHAT_TELEMETRY_RAW_SCHEMA', 'chat_telemetry_raw' if target.type == 'spark' else 'public')) }}
+    {{ return(env_var('CHAT_TELEMETRY_RAW_SCHEMA', 'chat_telemetry_raw' if target.type in ('spark', 'databricks') else 'public')) }}
 {%- endmacro %}

@@ -8,6 +8,7 @@ and the JVM starts once for landing, seeds, models and tests.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from chat_telemetry.database import PROJECT_ROOT
 
@@ -18,8 +19,13 @@ class DbtFailed(RuntimeError):
     """A dbt command failed on Spark; dbt printed why."""
 
 
-def dbt(arguments: Sequence[str], target: str = SPARK_TARGET) -> None:
-    """`dbt <arguments> --target spark` in this process; raises DbtFailed on failure."""
+def dbt(
+    arguments: Sequence[str], target: str = SPARK_TARGET, project_dir: Path = PROJECT_ROOT
+) -> float | None:
+    """`dbt <arguments> --target spark` in this process; raises DbtFailed on failure.
+
+    Returns dbt's own elapsed seconds (without start-up and parsing) when it reports them.
+    """
     from dbt.cli.main import dbtRunner
 
     command = [
@@ -27,12 +33,14 @@ def dbt(arguments: Sequence[str], target: str = SPARK_TARGET) -> None:
         "--target",
         target,
         "--project-dir",
-        str(PROJECT_ROOT),
+        str(project_dir),
         "--profiles-dir",
-        str(PROJECT_ROOT),
+        str(project_dir),
     ]
     result = dbtRunner().invoke(command)
     if not result.success:
         raise DbtFailed(f"dbt {' '.join(arguments)} --target {target} failed") from (
             result.exception
         )
+    elapsed = getattr(result.result, "elapsed_time", None)
+    return float(elapsed) if isinstance(elapsed, int | float) else None

@@ -1,0 +1,171 @@
+"""`make bench-spark`: the same rows built on Postgres and on Spark, full and incremental.
+
+One scratch database (`chat_telemetry_bench_spark` on the embedded server) gets the realistic
+workload through the writer; Postgres builds its marts with dbt-postgres, Spark lands the rows
+(JDBC) into its own scratch warehouse and builds with dbt-spark in one local session. Then one
+new day with late rows arrives and both run the plain scheduled build. Every step is timed;
+results go to `bench/spark_results.json` and a table on stdout (BENCHMARKS.md keeps them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from telemetry_writer import TelemetryWriter
+
+from chat_telemetry import database, retention
+from chat_telemetry.benchmark.run import (
+    LATE_ROWS_SHARE,
+    _log,
+    _server_version,
+    _settings,
+    dbt,
+    machine,
+    prepare_database,
+)
+from chat_telemetry.workload.generator import WorkloadGenerator
+from chat_telemetry.workload.loader import analyze_telemetry, create_users, write_days
+
+BENCH_DATABASE = "chat_telemetry_bench_spark"
+RESULTS_PATH = database.PROJECT_ROOT / "bench" / "spark_results.json"
+
+
+def timed(action: Any, *arguments: Any, **options: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = action(*arguments, **options)
+    return time.perf_counter() - started, value
+
+
+def run(rows: int, days: int, seed: int) -> dict[str, Any]:
+    from chat_telemetry.spark import build, landing, session
+
+    connection = prepare_database(BENCH_DATABASE)
+    conninfo = connection.conninfo()
+    end_date = datetime.now(timezone.utc).date() - timedelta(days=2)
+    generator = WorkloadGenerator(_settings(rows, seed, days, end_date))
+    create_users(conninfo, generator)
+    all_days = list(generator.iter_days())
+    history, new_day = all_days[:-1], all_days[-1]
+    writer = TelemetryWriter(
+        conninfo, max_queue_size=200_000, max_queue_bytes=2 * 2**30, batch_size=5_000
+    )
+    loaded = write_days(conninfo, history, writer)
+    analyze_telemetry(conninfo)
+    _log(f"loaded {loaded:,} rows over {days} days; Postgres full build")
+
+    dbt(connection, "seed", "--full-refresh")
+    postgres_full = dbt(connection, "run", "--full-refresh")
+
+    _log("Spark: session, landing, full build")
+    jvm_s, spark = timed(session.get_session)
+    source = landing.jdbc_source(connection)
+    lookback = retention.lookback_days()
+    land_full_s, _ = timed(landing.land, spark, source, lookback, full=True)
+    build.dbt(["seed", "--full-refresh"])
+    spark_full_s, spark_full_elapsed = timed(build.dbt, ["run", "--full-refresh"])
+
+    _, _, records = new_day
+    late = max(1, round(len(records) * LATE_ROWS_SHARE))
+    for record in records[:late]:
+        record.created_at -= timedelta(days=1)
+    added = write_days(conninfo, [new_day], writer)
+    writer.close(60)
+    analyze_telemetry(conninfo)
+    _log(f"added {added:,} rows ({late:,} late); incremental builds")
+    postgres_incremental = dbt(connection, "run")
+    land_incremental_s, landed = timed(landing.land, spark, source, lookback)
+    spark_incremental_s, spark_incremental_elapsed = timed(build.dbt, ["run"])
+    spark.stop()
+
+    def share(part: float, whole: float) -> float:
+        return round(part / whole, 3) if whole else 0.0
+
+    return {
+        "rows": loaded + added,
+        "days": days,
+        "incremental_rows": added,
+        "incremental_late_rows": late,
+        "command": f"make bench-spark BENCH_ROWS={rows} BENCH_DAYS={days}",
+        "machine": {**machine(), "postgres": _server_version(conninfo)},
+        "postgres": {
+            "full_build_s": round(postgres_full[0], 2),
+            "full_build_dbt_elapsed_s": round(postgres_full[1], 2),
+            "incremental_build_s": round(postgres_incremental[0], 2),
+            "incremental_build_dbt_elapsed_s": round(postgres_incremental[1], 2),
+            "incremental_share_of_full": share(postgres_incremental[0], postgres_full[0]),
+        },
+        "spark": {
+            "session_start_s": round(jvm_s, 2),
+            "landing_full_s": round(land_full_s, 2),
+            "full_build_s": round(spark_full_s, 2),
+            "full_build_dbt_elapsed_s": round(spark_full_elapsed or 0.0, 2),
+            "landing_incremental_s": round(land_incremental_s, 2),
+            "landing_incremental_rows": landed.rows_landed,
+            "incremental_build_s": round(spark_incremental_s, 2),
+            "incremental_build_dbt_elapsed_s": round(spark_incremental_elapsed or 0.0, 2),
+            "incremental_share_of_full": share(spark_incremental_s, spark_full_s),
+        },
+    }
+
+
+def print_table(results: dict[str, Any]) -> None:
+    postgres, spark = results["postgres"], results["spark"]
+    print(f"\n{results['rows']:,} rows over {results['days']} days ({results['command']})")
+    print(f"{'step':<44}{'Postgres':>12}{'Spark':>12}")
+    lines = [
+        ("JVM and session start", "", f"{spark['session_start_s']:.1f} s"),
+        ("landing, every day (JDBC)", "", f"{spark['landing_full_s']:.1f} s"),
+        (
+            "full build: dbt run --full-refresh",
+            f"{postgres['full_build_s']:.1f} s",
+            f"{spark['full_build_s']:.1f} s",
+        ),
+        ("  of which dbt's own time", f"{postgres['full_build_dbt_elapsed_s']:.1f} s",
+         f"{spark['full_build_dbt_elapsed_s']:.1f} s"),
+        (
+            f"landing, new days (+{results['incremental_rows']:,} rows)",
+            "",
+            f"{spark['landing_incremental_s']:.1f} s",
+        ),
+        (
+            "incremental build: dbt run",
+            f"{postgres['incremental_build_s']:.1f} s",
+            f"{spark['incremental_build_s']:.1f} s",
+        ),
+        ("  of which dbt's own time", f"{postgres['incremental_build_dbt_elapsed_s']:.1f} s",
+         f"{spark['incremental_build_dbt_elapsed_s']:.1f} s"),
+    ]  # fmt: skip
+    for label, on_postgres, on_spark in lines:
+        print(f"{label:<44}{on_postgres:>12}{on_spark:>12}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=7)
+    arguments = parser.parse_args(argv)
+    # A warehouse of its own: the benchmark never touches .spark/ of `make spark-build`.
+    scratch = tempfile.mkdtemp(prefix="chat-telemetry-bench-")
+    os.environ["CHAT_TELEMETRY_SPARK_HOME"] = scratch
+    try:
+        results = run(arguments.rows, arguments.days, arguments.seed)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    RESULTS_PATH.parent.mkdir(exist_ok=True)
+    RESULTS_PATH.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_table(results)
+    print(f"\nresults: {Path(RESULTS_PATH).relative_to(database.PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
