@@ -196,9 +196,7 @@ def command_spark_build(arguments: argparse.Namespace) -> int:
         print(f"spark-build: {problem}", file=sys.stderr)
         return 2
     print(f"landing raw telemetry from {source.describe()} into {landing.RAW_DATABASE}")
-    result = landing.land(
-        spark, source, retention.lookback_days(), full=arguments.full_refresh
-    )
+    result = landing.land(spark, source, retention.lookback_days(), full=arguments.full_refresh)
     since = "every day" if result.start_date is None else f"days from {result.start_date}"
     print(
         f"landed {result.rows_landed:,} rows ({since}), {result.users:,} existing users; "

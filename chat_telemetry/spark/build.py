@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from chat_telemetry.database import PROJECT_ROOT
 
@@ -37,9 +38,16 @@ def dbt(
         "--profiles-dir",
         str(project_dir),
     ]
-    result = dbtRunner().invoke(command)
+    errors: list[str] = []
+
+    def keep_errors(event: Any) -> None:
+        if event.info.level == "error" and event.info.msg:
+            errors.append(str(event.info.msg))
+
+    result = dbtRunner(callbacks=[keep_errors]).invoke(command)
     if not result.success:
-        raise DbtFailed(f"dbt {' '.join(arguments)} --target {target} failed") from (
+        reasons = "\n".join(errors[-5:]) or str(result.exception or "")
+        raise DbtFailed(f"dbt {' '.join(arguments)} --target {target} failed: {reasons}") from (
             result.exception
         )
     elapsed = getattr(result.result, "elapsed_time", None)

@@ -172,9 +172,8 @@ def landing_start_date(days: list[date], lookback_days: int, today: date) -> dat
 def drop_days(spark: SparkSession, table: str, days: list[date]) -> None:
     """Drop whole created_date partitions (a day with no rows left must not stay)."""
     for day in days:
-        spark.sql(
-            f"alter table {table} drop if exists partition ({PARTITION_COLUMN} = '{day.isoformat()}')"
-        )
+        partition = f"{PARTITION_COLUMN} = '{day.isoformat()}'"
+        spark.sql(f"alter table {table} drop if exists partition ({partition})")
 
 
 def replace_days(spark: SparkSession, table: str, days: list[date], rows: DataFrame) -> None:

@@ -243,7 +243,8 @@ def test_check_constraints_reject_invalid_values(shared_db, values):
 CATALOG_QUERIES = {
     "roles": """
         select rolname, rolcanlogin, rolbypassrls, rolinherit, rolsuper from pg_roles
-        where rolname in ('anon', 'authenticated', 'service_role', 'bi_reader') order by 1""",
+        where rolname in ('anon', 'authenticated', 'service_role', 'bi_reader', 'telemetry_loader')
+        order by 1""",
     "schemas": "select nspname, nspacl::text from pg_namespace order by 1",
     "tables": """
         select c.oid::regclass::text, c.relkind, c.relrowsecurity, c.relforcerowsecurity,
@@ -252,7 +253,8 @@ CATALOG_QUERIES = {
         where n.nspname in ('public', 'auth') order by 1""",
     "columns": """
         select a.attrelid::regclass::text, a.attnum, a.attname,
-               format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)
+               format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
+               a.attacl::text
         from pg_attribute a join pg_class c on c.oid = a.attrelid
         join pg_namespace n on n.oid = c.relnamespace
         left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
@@ -291,6 +293,7 @@ def test_bootstrap_twice_leaves_the_catalog_as_once(fresh_db):
         "10_chat_telemetry_log.sql",
         "20_bi_reader_role.sql",
         "30_retention.sql",
+        "40_telemetry_loader_role.sql",
     ]
     with connect(fresh_db) as connection:
         twice = catalog_snapshot(connection)
@@ -370,3 +373,43 @@ def test_only_the_owner_purges_and_only_service_role_reads_the_purge_log(fresh_d
         assert connection.execute(
             "select count(*) from public.chat_telemetry_purges"
         ).fetchone() == (0,)
+
+
+def test_the_loader_role_reads_only_what_the_marts_need(shared_db):
+    """telemetry_loader (Spark landing) sees every row, but no free-text column, and writes
+    nothing: the question, the answer, follow-ups and error messages never leave Postgres."""
+    user_id = make_user(shared_db)
+    with connect(shared_db) as connection:
+        log_id = insert_row(connection, user_id, error_message="secret", generated_sql="select 1")
+        role = connection.execute(
+            "select rolcanlogin, rolbypassrls from pg_roles where rolname = 'telemetry_loader'"
+        ).fetchone()
+        assert role == (False, False)
+        connection.execute("set role telemetry_loader")
+        try:
+            landed = connection.execute(
+                "select user_id, generated_sql, sql_fingerprint from public.chat_telemetry_log "
+                "where log_id = %s",
+                (log_id,),
+            ).fetchone()
+            assert landed is not None and landed[0] == user_id and landed[1] == "select 1"
+            assert connection.execute(
+                "select count(*) from auth.users where id = %s", (user_id,)
+            ).fetchone() == (1,)
+            connection.execute("select count(*) from public.chat_telemetry_purges")
+            for statement in (
+                "select user_question from public.chat_telemetry_log",
+                "select ai_response from public.chat_telemetry_log",
+                "select follow_up_suggestions from public.chat_telemetry_log",
+                "select error_message from public.chat_telemetry_log",
+                "select * from public.chat_telemetry_log",
+                "delete from public.chat_telemetry_log",
+                "update public.chat_telemetry_log set ttfb_ms = 1",
+                "insert into public.chat_telemetry_log (user_id, user_question) "
+                "values (gen_random_uuid(), 'q')",
+                "call public.purge_chat_telemetry(30)",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    connection.execute(statement)
+        finally:
+            connection.execute("reset role")

@@ -4,10 +4,12 @@ One workload goes into Postgres; Postgres builds its marts with dbt-postgres, an
 the same rows through the landing job (Spark's JDBC reader) and builds with dbt-spark, in one
 JVM for the whole module (dbt's dbtRunner in this process). Then every mart of both engines is
 compared cell by cell (floats to 1e-9 relative, decimals exactly): after a full build; after
-late rows, a new day and an erased user with the plain incremental build; after a seed price
-correction; and the same again in America/New_York. Spark's marts are also checked against
-the independent Python computation (reference_marts.py). Data and unit tests run once, at
-the end, on Spark. `make test-spark` runs this module (and .ci/run, after `make test`).
+late rows, a new day and an erased user with the plain incremental build; after a purge and a
+seed price correction; after the full refresh a time zone change needs (refused after the
+purge until history loss is allowed, as on Postgres) and late rows in America/New_York.
+Spark's marts are also checked against the independent Python computation
+(reference_marts.py). Data and unit tests run once, at the end, on Spark. `make test-spark`
+runs this module (and .ci/run, after `make test`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 import pytest
 from conftest import connect, run_dbt, scratch_database
 from reference_marts import Reference
-from test_marts import insert
+from test_marts import insert, varied_rows
 from test_marts_over_time import (
     DAILY_MARTS_WITHOUT_USERS,
     LOOKBACK_DAYS,
@@ -230,13 +232,16 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     assert counts["fct_daily_token_cost"] > 0 and counts["fct_daily_user_usage"] > 0
     assert_spark_matches_reference(spark, Reference(rows, zone, today_in(zone)))
 
-    # 2. Late rows on the last days, a new partial day, and a user erased whose rows are also
-    #    on days older than the landing window; the plain scheduled build on both engines.
+    # 2. Late rows on the last days, a new partial day, a row from a clock three days ahead
+    #    (in no mart), and a user erased whose rows are also on days older than the landing
+    #    window; the plain scheduled build on both engines.
     erased = users[0]
     old_day = last_days(10, zone)[0]
     assert any(row["user_id"] == erased and row["created_at"].date() == old_day for row in rows)
     late = rows_until_now(rng, users[1:], last_days(3, zone), per_day=25)
     insert(parity_db, late)
+    skewed = varied_rows(rng, users[1:], [today_in(zone) + timedelta(days=3)], per_day=1)
+    insert(parity_db, skewed)
     erase_user(parity_db, erased)
     build_postgres(parity_db, project, "--vars", variables)
     land_and_build(spark, parity_db, project, "--vars", variables)
@@ -248,27 +253,20 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     kept = [r for r in rows if r["user_id"] == erased and r["created_at"].date() < rebuilt_from]
     anonymous = remaining + kept
     assert_spark_matches_reference(
-        spark, Reference(remaining, zone, today_in(zone)), Reference(anonymous, zone, today_in(zone))
+        spark,
+        Reference(remaining, zone, today_in(zone)),
+        Reference(anonymous, zone, today_in(zone)),
     )
 
-    # 3. Raw rows older than 7 days purged (the procedure's minimum lowered for the test):
-    #    the landed copy loses those days too, and the marts of both engines keep them.
+    # 3. Raw rows older than 7 days purged (the procedure's minimum lowered for the test) and
+    #    a price corrected in the seed: the landed copy loses the purged days, the marts of
+    #    both engines keep them, and the plain build reprices all history, purged days too.
     with connect(parity_db) as connection:
         connection.execute("call public.purge_chat_telemetry(7, 1000, 1)")
         purged_before = connection.execute(
             "select max(purged_before) from public.chat_telemetry_purges"
         ).fetchone()[0]
     assert any(row["created_at"] < purged_before for row in remaining)
-    build_postgres(parity_db, project, "--vars", variables)
-    land_and_build(spark, parity_db, project, "--vars", variables)
-    oldest_landed = spark.sql("select min(created_at) from chat_telemetry_raw.chat_telemetry_log")
-    assert oldest_landed.collect()[0][0].replace(tzinfo=timezone.utc) >= purged_before
-    assert_engines_agree(spark, parity_db)
-    assert_spark_matches_reference(
-        spark, Reference(remaining, zone, today_in(zone)), Reference(anonymous, zone, today_in(zone))
-    )
-
-    # 4. A price corrected in the seed: the plain build reprices all history on both.
     seed = project / "seeds" / "token_prices.csv"
     text = seed.read_text()
     assert "gpt-4o-mini,2024-07-18,,0.15,0.075,0.60," in text
@@ -279,6 +277,8 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     )
     build_postgres(parity_db, project, "--vars", variables)
     land_and_build(spark, parity_db, project, "--vars", variables)
+    oldest_landed = spark.sql("select min(created_at) from chat_telemetry_raw.chat_telemetry_log")
+    assert oldest_landed.collect()[0][0].replace(tzinfo=timezone.utc) >= purged_before
     assert_engines_agree(spark, parity_db)
     assert_spark_matches_reference(
         spark,
@@ -286,12 +286,12 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
         Reference(anonymous, zone, today_in(zone), prices_csv=seed),
     )
 
-    # 5. America/New_York: a time zone change needs a full refresh, which the purge makes
+    # 4. America/New_York: a time zone change needs a full refresh, which the purge makes
     #    Spark refuse as Postgres does; allowed to lose the purged history, both rebuild from
     #    the rows left. Then late rows and the plain incremental build.
     zone = "America/New_York"
     variables = dbt_vars(zone, today_in(zone))
-    with pytest.raises(build.DbtFailed):
+    with pytest.raises(build.DbtFailed, match="Refusing --full-refresh"):
         land_and_build(spark, parity_db, project, "--full-refresh", "--vars", variables)
     variables = json.dumps({**json.loads(variables), "allow_history_loss": True})
     build_postgres(parity_db, project, "--full-refresh", "--vars", variables)
@@ -307,7 +307,7 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
         spark, Reference(remaining, zone, today_in(zone), prices_csv=seed)
     )
 
-    # 6. Data tests and unit tests, once, on Spark's marts.
+    # 5. Data tests and unit tests, once, on Spark's marts.
     build.dbt(["test", "--vars", variables], project_dir=project)
 
 
