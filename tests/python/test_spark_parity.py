@@ -199,6 +199,11 @@ def assert_engines_agree(spark, db) -> dict[str, int]:
     return {name: len(rows) for name, rows in on_postgres.items()}
 
 
+def spark_days(spark, mart: str) -> set[date]:
+    rows = spark.sql(f"select distinct request_date from {MARTS_SCHEMA}.{mart}").collect()
+    return {row[0] for row in rows}
+
+
 def erase_user(db, user_id: uuid.UUID) -> None:
     with connect(db) as connection:
         connection.execute("delete from auth.users where id = %s", (user_id,))
@@ -223,7 +228,10 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
 
     # 1. A full build in UTC, over 10 days that end a minute ago.
     zone = "UTC"
-    rows = rows_until_now(rng, users, last_days(10, zone), per_day=40)
+    days = last_days(10, zone)
+    only_theirs = days[-2]  # yesterday: made by users[0] alone, who is erased in step 2
+    rows = rows_until_now(rng, users[1:], [d for d in days if d != only_theirs], per_day=35)
+    rows += rows_until_now(rng, users[:1], days, per_day=6)
     insert(parity_db, rows)
     variables = dbt_vars(zone, today_in(zone))
     build_postgres(parity_db, project, "--full-refresh", "--vars", variables)
@@ -231,14 +239,15 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     counts = assert_engines_agree(spark, parity_db)
     assert counts["fct_daily_token_cost"] > 0 and counts["fct_daily_user_usage"] > 0
     assert_spark_matches_reference(spark, Reference(rows, zone, today_in(zone)))
+    assert only_theirs in spark_days(spark, "fct_daily_off_topic")
 
     # 2. Late rows on the last days, a new partial day, a row from a clock three days ahead
     #    (in no mart), and a user erased whose rows are also on days older than the landing
-    #    window; the plain scheduled build on both engines.
+    #    window and who alone made yesterday; the plain scheduled build on both engines.
     erased = users[0]
     old_day = last_days(10, zone)[0]
     assert any(row["user_id"] == erased and row["created_at"].date() == old_day for row in rows)
-    late = rows_until_now(rng, users[1:], last_days(3, zone), per_day=25)
+    late = rows_until_now(rng, users[1:], [days[-3], days[-1]], per_day=25)
     insert(parity_db, late)
     skewed = varied_rows(rng, users[1:], [today_in(zone) + timedelta(days=3)], per_day=1)
     insert(parity_db, skewed)
@@ -247,6 +256,8 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     land_and_build(spark, parity_db, project, "--vars", variables)
     assert landed_rows_of(spark, erased) == 0
     assert_engines_agree(spark, parity_db)
+    # The day made by the erased user alone is gone from every daily mart, not left stale.
+    assert only_theirs not in spark_days(spark, "fct_daily_off_topic")
     remaining = [row for row in rows + late if row["user_id"] != erased]
     # Anonymous daily counts rebuild the lookback; older days keep the erased contribution.
     rebuilt_from = today_in(zone) - timedelta(days=LOOKBACK_DAYS - 1)
