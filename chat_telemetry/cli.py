@@ -203,9 +203,10 @@ def command_spark_build(arguments: argparse.Namespace) -> int:
         f"purge dropped {len(result.days_dropped_by_purge)} days, erasure rewrote "
         f"{len(result.days_rewritten_for_erasure)} days"
     )
+    extra = ["--vars", arguments.vars] if arguments.vars else []
     try:
-        build.dbt(["seed"])
-        build.dbt(["build", *(["--full-refresh"] if arguments.full_refresh else [])])
+        build.dbt(["seed", *extra])
+        build.dbt(["build", *(["--full-refresh"] if arguments.full_refresh else []), *extra])
     except build.DbtFailed as failure:
         print(f"spark-build: {failure}", file=sys.stderr)
         return 1
@@ -324,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     spark_build.add_argument(
         "--full-refresh", action="store_true", help="land every day again and rebuild every mart"
+    )
+    spark_build.add_argument(
+        "--vars", help="dbt vars as YAML, as for dbt (e.g. '{allow_history_loss: true}')"
     )
     spark_build.set_defaults(handler=command_spark_build)
     alerts_parser = commands.add_parser(

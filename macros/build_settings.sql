@@ -123,13 +123,18 @@ Raw telemetry before {{ purged_before }} was purged, so those days cannot be reb
     {%- set relation = build_settings_relation() -%}
     {%- set kept = run_query(
         "select setting, setting_value, cast(recorded_at as string) from " ~ relation
-        ~ " where setting <> '" ~ setting ~ "'"
+        ~ " where setting <> " ~ spark_string_literal(setting)
     ) -%}
     insert overwrite table {{ relation }}
     select setting, setting_value, cast(recorded_at as timestamp) from values
     {%- for row in kept %}
-        ('{{ row[0] | replace("'", "\\'") }}', '{{ row[1] | replace("'", "\\'") }}', '{{ row[2] }}'),
+        ({{ spark_string_literal(row[0]) }}, {{ spark_string_literal(row[1]) }}, '{{ row[2] }}'),
     {%- endfor %}
-        ('{{ setting }}', '{{ value | replace("'", "\\'") }}', cast({{ run_started_at_utc() }} as string))
+        ({{ spark_string_literal(setting) }}, {{ spark_string_literal(value) }}, cast({{ run_started_at_utc() }} as string))
     as recorded (setting, setting_value, recorded_at)
+{%- endmacro %}
+
+{#- A Spark SQL string literal: backslashes and quotes escaped (Spark reads \ escapes). -#}
+{% macro spark_string_literal(text) -%}
+    '{{ text | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}

@@ -87,16 +87,17 @@
 
 {#-
     The configuration every daily incremental model shares. Models call
-    `{{ config(**daily_incremental_config()) }}`. On Postgres, the custom strategy
-    `replace_days` below (`indexed=true` adds an index on request_date for large intermediate
-    tables, whose delete would otherwise scan them); on Spark, an insert_overwrite of
-    request_date partitions.
+    `{{ config(**daily_incremental_config()) }}`; `forget_erased_users=true` adds the post-hook
+    that forgets users missing from auth.users (macros/retention.sql). On Postgres, the custom
+    strategy `replace_days` below (`indexed=true` adds an index on request_date for large
+    intermediate tables, whose delete would otherwise scan them); on Spark, an
+    insert_overwrite of request_date partitions with the hooks below.
 -#}
-{% macro daily_incremental_config(indexed=false) -%}
-    {{ return(adapter.dispatch('daily_incremental_config', 'chat_telemetry')(indexed)) }}
+{% macro daily_incremental_config(indexed=false, forget_erased_users=false) -%}
+    {{ return(adapter.dispatch('daily_incremental_config', 'chat_telemetry')(indexed, forget_erased_users)) }}
 {%- endmacro %}
 
-{% macro default__daily_incremental_config(indexed) -%}
+{% macro default__daily_incremental_config(indexed, forget_erased_users) -%}
     {%- set settings = {
         'materialized': 'incremental',
         'incremental_strategy': 'replace_days',
@@ -105,42 +106,87 @@
     {%- if indexed -%}
         {%- do settings.update({'indexes': [{'columns': ['request_date']}]}) -%}
     {%- endif -%}
+    {%- if forget_erased_users -%}
+        {%- do settings.update({'post_hook': ['{{ forget_erased_users() }}']}) -%}
+    {%- endif -%}
     {{ return(settings) }}
 {%- endmacro %}
 
 {#-
     dbt-spark has no custom incremental strategies: on Spark the same whole-day rebuild is
-    insert_overwrite of request_date partitions (Parquet, dynamic overwrite) preceded by the
-    pre-hook drop_days_to_rebuild(), which drops every partition from the start date on, so
-    that a day with no rows any more disappears as it does on Postgres.
+    insert_overwrite of request_date partitions (Parquet, dynamic overwrite), which replaces
+    every day the run rebuilt, plus two hooks for the days it did not: the pre-hook lists the
+    days from the start date on that the table holds, the post-hook drops those of them that
+    have no row any more (a day made by an erased user alone). Nothing is dropped before the
+    new rows are written, so a run that fails midway loses no day.
 -#}
-{% macro spark__daily_incremental_config(indexed) -%}
+{% macro spark__daily_incremental_config(indexed, forget_erased_users) -%}
+    {%- set post_hooks = ['{{ drop_days_not_rebuilt() }}'] -%}
+    {%- if forget_erased_users -%}
+        {%- do post_hooks.append('{{ forget_erased_users() }}') -%}
+    {%- endif -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'insert_overwrite',
         'partition_by': ['request_date'],
         'file_format': 'parquet',
         'on_schema_change': 'append_new_columns',
-        'pre_hook': ['{{ drop_days_to_rebuild() }}'],
+        'pre_hook': ['{{ list_days_to_rebuild() }}'],
+        'post_hook': post_hooks,
     }) }}
 {%- endmacro %}
 
-{#- Spark pre-hook: drop the request_date partitions the incremental run rebuilds. -#}
-{% macro drop_days_to_rebuild() -%}
+{#- The scratch table of the days an incremental run on Spark rebuilds. -#}
+{% macro days_to_rebuild_relation() -%}
+    {{ return(this.incorporate(path={'identifier': this.identifier ~ '__days_to_rebuild'})) }}
+{%- endmacro %}
+
+{#- Whether a table exists on Spark (dbt's relation cache does not see run_query's tables). -#}
+{% macro spark_table_exists(relation) -%}
+    {%- set found = run_query(
+        "show tables in " ~ relation.schema ~ " like '" ~ relation.identifier ~ "'"
+    ) -%}
+    {{ return(found | length > 0) }}
+{%- endmacro %}
+
+{#- Spark pre-hook: record the days from the start date on that the table holds now. -#}
+{% macro list_days_to_rebuild() -%}
     {%- set start_date = incremental_start_date() -%}
     {%- if start_date is none -%}
         {{ return('select 1') }}
     {%- endif -%}
+    {%- set listed = days_to_rebuild_relation() -%}
+    {%- do run_query('drop table if exists ' ~ listed) -%}
+    {%- do run_query(
+        'create table ' ~ listed ~ ' using parquet as select distinct request_date from '
+        ~ this ~ ' where request_date >= ' ~ date_literal(start_date)
+    ) -%}
+    {{ return('select 1') }}
+{%- endmacro %}
+
+{#-
+    Spark post-hook: drop the listed days that the rebuilt rows (dbt-spark's temporary view
+    <model>__dbt_tmp) no longer have; insert_overwrite replaced all the others.
+-#}
+{% macro drop_days_not_rebuilt() -%}
+    {%- if not execute -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set listed = days_to_rebuild_relation() -%}
+    {%- if not spark_table_exists(listed) -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set rebuilt = this.identifier ~ '__dbt_tmp' -%}
     {%- set days = run_query(
-        'select distinct request_date from ' ~ this
-        ~ ' where request_date >= ' ~ date_literal(start_date)
+        'select request_date from ' ~ listed ~ ' where request_date not in '
+        ~ '(select distinct request_date from ' ~ rebuilt ~ ')'
     ).columns[0].values() -%}
     {%- for day in days -%}
         {%- do run_query(
-            "alter table " ~ this ~ " drop if exists partition (request_date = '"
-            ~ day ~ "')"
+            "alter table " ~ this ~ " drop if exists partition (request_date = '" ~ day ~ "')"
         ) -%}
     {%- endfor -%}
+    {%- do run_query('drop table if exists ' ~ listed) -%}
     {{ return('select 1') }}
 {%- endmacro %}
 

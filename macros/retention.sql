@@ -62,13 +62,24 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
 
 {#-
     Spark has no DELETE on Parquet: the days (request_date partitions) that hold a forgotten
-    user are rewritten without that user's rows, through a scratch table (Spark cannot
-    overwrite a table it reads). Nothing is rewritten on the usual run, where nobody left.
+    user are rewritten without that user's rows by a dynamic partition overwrite from a
+    scratch table of the rows kept (Spark cannot overwrite a table it reads), and a day left
+    with no row is dropped. Nothing is rewritten on the usual run, where nobody left. The
+    scratch table is dropped last: one left by a run that failed midway still holds the kept
+    rows of its days, and the next run finishes that rewrite before anything else.
 -#}
 {% macro spark__forget_erased_users() -%}
     {%- set users = ref('stg_auth__users') -%}
     {%- if not execute -%}
         {{ return('select 1') }}
+    {%- endif -%}
+    {%- set scratch = this.incorporate(path={'identifier': this.identifier ~ '__erasure'}) -%}
+    {%- do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') -%}
+    {%- if spark_table_exists(scratch) -%}
+        {%- do run_query(
+            'insert overwrite table ' ~ this ~ ' partition (request_date) select * from ' ~ scratch
+        ) -%}
+        {%- do run_query('drop table ' ~ scratch) -%}
     {%- endif -%}
     {%- set days = run_query(
         'select distinct kept.request_date from ' ~ this ~ ' as kept left anti join '
@@ -81,18 +92,25 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     {%- for day in days -%}
         {%- do day_list.append("'" ~ day ~ "'") -%}
     {%- endfor -%}
-    {%- set scratch = this.incorporate(path={'identifier': this.identifier ~ '__erasure'}) -%}
-    {%- do run_query('drop table if exists ' ~ scratch) -%}
     {%- do run_query(
         'create table ' ~ scratch ~ ' using parquet as select kept.* from ' ~ this
         ~ ' as kept left semi join ' ~ users ~ ' as users on kept.user_id = users.user_id'
         ~ ' where kept.request_date in (' ~ day_list | join(', ') ~ ')'
     ) -%}
-    {%- for day in day_list -%}
-        {%- do run_query('alter table ' ~ this ~ ' drop if exists partition (request_date = ' ~ day ~ ')') -%}
+    {%- do run_query(
+        'insert overwrite table ' ~ this ~ ' partition (request_date) select * from ' ~ scratch
+    ) -%}
+    {%- set emptied = run_query(
+        'select request_date from (select explode(array(' ~ day_list | join(', ')
+        ~ ')) as request_date) where cast(request_date as date) not in'
+        ~ ' (select distinct request_date from ' ~ scratch ~ ')'
+    ).columns[0].values() -%}
+    {%- for day in emptied -%}
+        {%- do run_query(
+            "alter table " ~ this ~ " drop if exists partition (request_date = '" ~ day ~ "')"
+        ) -%}
     {%- endfor -%}
-    {%- do run_query('insert into ' ~ this ~ ' select * from ' ~ scratch) -%}
-    {%- do run_query('drop table if exists ' ~ scratch) -%}
+    {%- do run_query('drop table ' ~ scratch) -%}
     {{ return('select 1') }}
 {%- endmacro %}
 

@@ -41,7 +41,9 @@ LOADER_ROLE = "telemetry_loader"
 EMBEDDED_LOADER_LOGIN = "spark_loader"
 EMBEDDED_LOADER_PASSWORD_FILE = "spark_loader_password"
 
-# The columns landed, as read from Postgres (uuids as text: Spark has no uuid type).
+# The columns landed, as read from Postgres (uuids as text: Spark has no uuid type), and the
+# UTC day each row is partitioned by, computed by Postgres so that no session time zone of
+# any Spark cluster can move a row to another day.
 LOG_COLUMNS_SQL = """
     log_id::text as log_id,
     user_id::text as user_id,
@@ -65,7 +67,8 @@ LOG_COLUMNS_SQL = """
     sql_cached_tokens,
     response_input_tokens,
     response_output_tokens,
-    response_cached_tokens
+    response_cached_tokens,
+    (created_at at time zone 'UTC')::date as created_date
 """
 
 
@@ -105,7 +108,8 @@ def jdbc_source(connection: database.Connection) -> JdbcSource:
 
     On the embedded server, the login `spark_loader` (password generated into the data
     folder). Elsewhere, CHAT_TELEMETRY_LOADER_USER and CHAT_TELEMETRY_LOADER_PASSWORD (a login
-    in `telemetry_loader`), else the PG* user; JDBC needs TCP, so PGHOST must be a host name.
+    in `telemetry_loader`); never the PG* user, which is the owner dbt builds as. JDBC needs
+    TCP, so PGHOST must be a host name.
     """
     if connection.is_embedded:
         login = bi_login.ensure_member_login(
@@ -122,12 +126,20 @@ def jdbc_source(connection: database.Connection) -> JdbcSource:
             f"PGHOST={connection.host} is a unix socket folder, which JDBC cannot use: "
             "point PGHOST at the server's host name (landing reads over TCP)"
         )
+    user = os.environ.get("CHAT_TELEMETRY_LOADER_USER")
+    password = os.environ.get("CHAT_TELEMETRY_LOADER_PASSWORD")
+    if not user or not password:
+        raise RuntimeError(
+            "set CHAT_TELEMETRY_LOADER_USER and CHAT_TELEMETRY_LOADER_PASSWORD to a login in "
+            "the role telemetry_loader (bootstrap_sql/40_telemetry_loader_role.sql): landing "
+            "never reads as the PG* user, which can read the questions and answers"
+        )
     return JdbcSource(
         host=connection.host,
         port=int(connection.port),
         database=connection.database,
-        user=os.environ.get("CHAT_TELEMETRY_LOADER_USER") or connection.user,
-        password=os.environ.get("CHAT_TELEMETRY_LOADER_PASSWORD") or connection.password,
+        user=user,
+        password=password,
         sslmode=os.environ.get("PGSSLMODE", ""),
     )
 
@@ -177,10 +189,17 @@ def drop_days(spark: SparkSession, table: str, days: list[date]) -> None:
 
 
 def replace_days(spark: SparkSession, table: str, days: list[date], rows: DataFrame) -> None:
-    """Replace the given days with `rows` (which must not read those days lazily)."""
-    drop_days(spark, table, days)
+    """Make the given days hold exactly `rows` (which must not read those days lazily).
+
+    A dynamic partition overwrite replaces each day `rows` has, then the days it has none
+    for are dropped: no day is dropped before its new rows are written, so a run that fails
+    midway leaves the old rows, not a hole.
+    """
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     columns = spark.table(table).columns
-    rows.select(*columns).write.insertInto(table)
+    rows.select(*columns).write.insertInto(table, overwrite=True)
+    written = {row[0] for row in rows.select(PARTITION_COLUMN).distinct().collect()}
+    drop_days(spark, table, [day for day in days if day not in written])
 
 
 def land_log(
@@ -191,14 +210,9 @@ def land_log(
     query = f"select {LOG_COLUMNS_SQL} from public.chat_telemetry_log"
     if start is not None:
         query += f" where created_at >= timestamptz '{start.isoformat()} 00:00:00+00'"
-    from pyspark.sql import functions
-
-    rows = read_postgres(spark, source, query).withColumn(
-        PARTITION_COLUMN, functions.to_date(functions.col("created_at"))
-    )
     # Read once from Postgres, then write: the count and the write must see the same rows.
-    rows = rows.localCheckpoint(eager=True)
-    landed = rows.count()
+    rows = read_postgres(spark, source, query).localCheckpoint(eager=True)
+    landed = int(rows.count())
     if start is None:
         spark.sql(f"drop table if exists {LOG_TABLE}")
         (
@@ -217,7 +231,7 @@ def land_small_table(spark: SparkSession, source: JdbcSource, query: str, table:
     rows = read_postgres(spark, source, query).localCheckpoint(eager=True)
     spark.sql(f"drop table if exists {table}")
     rows.write.format("parquet").mode("overwrite").saveAsTable(table)
-    return rows.count()
+    return int(rows.count())
 
 
 def newest_purge_watermark(spark: SparkSession) -> datetime | None:
@@ -276,6 +290,9 @@ def land(
     erasure to the landed copy."""
     today = today or datetime.now(timezone.utc).date()
     spark.sql(f"create database if not exists {RAW_DATABASE}")
+    # The log before the users: a user who signs up in between is then in the users read
+    # (a user read after their rows can only be missing because they were erased).
+    start, rows = land_log(spark, source, lookback_days, full, today)
     users = land_small_table(spark, source, "select id::text as id from auth.users", USERS_TABLE)
     land_small_table(
         spark,
@@ -284,7 +301,6 @@ def land(
         "from public.chat_telemetry_purges",
         PURGES_TABLE,
     )
-    start, rows = land_log(spark, source, lookback_days, full, today)
     purged_before = newest_purge_watermark(spark)
     dropped = apply_purge(spark, purged_before) if purged_before is not None else []
     rewritten = apply_erasure(spark)

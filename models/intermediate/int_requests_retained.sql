@@ -3,7 +3,7 @@
 -- that it outlives the raw rows after a retention purge and the mart never rescans raw
 -- history. No cost: costs are priced at read time from token sums. Users missing from
 -- auth.users are forgotten on every day, as in the token sums the mart's costs come from.
-{{ config(post_hook="{{ forget_erased_users() }}", **daily_incremental_config(indexed=true)) }}
+{{ config(**daily_incremental_config(indexed=true, forget_erased_users=true)) }}
 
 with
 

@@ -3,7 +3,7 @@
 -- (int_token_usage_priced), so a price added or corrected in the seed reprices all history on
 -- the next plain build, also days whose raw rows were purged. Incremental (whole days from the
 -- run's start date); users missing from auth.users are forgotten on every day.
-{{ config(post_hook="{{ forget_erased_users() }}", **daily_incremental_config(indexed=true)) }}
+{{ config(**daily_incremental_config(indexed=true, forget_erased_users=true)) }}
 
 with
 

@@ -47,6 +47,14 @@ from chat_telemetry import database
 pytestmark = pytest.mark.spark
 
 MARTS_SCHEMA = "analytics"
+# What each Postgres type of a mart column is on Spark (macros/column_types.sql).
+SPARK_TYPE_OF = {
+    "text": "string",
+    "uuid": "string",
+    "double precision": "double",
+    "timestamp with time zone": "timestamp",
+    "numeric(38,18)": "decimal(38,18)",
+}
 PER_USER_MARTS = (
     "fct_daily_token_cost",
     "fct_daily_user_usage",
@@ -165,7 +173,12 @@ def same(spark_value: Any, postgres_value: Any) -> bool:
     if spark_value is None or postgres_value is None:
         return spark_value is None and postgres_value is None
     if isinstance(postgres_value, Decimal):
-        return isinstance(spark_value, Decimal) and spark_value == postgres_value
+        # Equal values and the same scale (numeric(38, 18) and decimal(38, 18) alike).
+        return (
+            isinstance(spark_value, Decimal)
+            and spark_value == postgres_value
+            and spark_value.as_tuple().exponent == postgres_value.as_tuple().exponent
+        )
     if isinstance(postgres_value, float):
         return isinstance(spark_value, float) and math.isclose(
             spark_value, postgres_value, rel_tol=1e-9, abs_tol=1e-12
@@ -191,11 +204,19 @@ def assert_engines_agree(spark, db) -> dict[str, int]:
         ]
         assert not mismatches, f"{len(mismatches)} cells differ, first: {mismatches[:5]}"
     for name in on_postgres:
-        spark_columns = set(spark.table(f"{MARTS_SCHEMA}.{name}").columns)
+        spark_types = dict(spark.table(f"{MARTS_SCHEMA}.{name}").dtypes)
         with connect(db) as connection:
-            cursor = connection.execute(f"select * from {MARTS_SCHEMA}.{name} limit 0")
-            postgres_columns = {column.name for column in cursor.description or []}
-        assert spark_columns == postgres_columns, f"{name}: columns differ"
+            postgres_types = {
+                column: SPARK_TYPE_OF.get(data_type, data_type)
+                for column, data_type in connection.execute(
+                    "select column_name, format_type(atttypid, atttypmod) "
+                    "from information_schema.columns join pg_attribute "
+                    "on attrelid = (table_schema || '.' || table_name)::regclass "
+                    "and attname = column_name where table_schema = %s and table_name = %s",
+                    (MARTS_SCHEMA, name),
+                )
+            }
+        assert spark_types == postgres_types, f"{name}: column names or types differ"
     return {name: len(rows) for name, rows in on_postgres.items()}
 
 
@@ -229,8 +250,12 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     # 1. A full build in UTC, over 10 days that end a minute ago.
     zone = "UTC"
     days = last_days(10, zone)
-    only_theirs = days[-2]  # yesterday: made by users[0] alone, who is erased in step 2
-    rows = rows_until_now(rng, users[1:], [d for d in days if d != only_theirs], per_day=35)
+    # Made by users[0] alone, who is erased in step 2: yesterday (rebuilt by the incremental
+    # run) and a day older than the rebuilt ones (only the erasure post-hook reaches it).
+    only_theirs, old_only_theirs = days[-2], days[2]
+    rows = rows_until_now(
+        rng, users[1:], [d for d in days if d not in (only_theirs, old_only_theirs)], per_day=35
+    )
     rows += rows_until_now(rng, users[:1], days, per_day=6)
     insert(parity_db, rows)
     variables = dbt_vars(zone, today_in(zone))
@@ -258,6 +283,8 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     assert_engines_agree(spark, parity_db)
     # The day made by the erased user alone is gone from every daily mart, not left stale.
     assert only_theirs not in spark_days(spark, "fct_daily_off_topic")
+    assert old_only_theirs not in spark_days(spark, "fct_daily_user_usage")
+    assert old_only_theirs in spark_days(spark, "fct_daily_off_topic")  # anonymous, kept
     remaining = [row for row in rows + late if row["user_id"] != erased]
     # Anonymous daily counts rebuild the lookback; older days keep the erased contribution.
     rebuilt_from = today_in(zone) - timedelta(days=LOOKBACK_DAYS - 1)
@@ -302,6 +329,8 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     #    the rows left. Then late rows and the plain incremental build.
     zone = "America/New_York"
     variables = dbt_vars(zone, today_in(zone))
+    with pytest.raises(build.DbtFailed, match="reporting_timezone changed from 'UTC'"):
+        land_and_build(spark, parity_db, project, "--vars", variables)
     with pytest.raises(build.DbtFailed, match="Refusing --full-refresh"):
         land_and_build(spark, parity_db, project, "--full-refresh", "--vars", variables)
     variables = json.dumps({**json.loads(variables), "allow_history_loss": True})
