@@ -118,7 +118,7 @@ def jdbc_source(connection: database.Connection) -> JdbcSource:
         if login is None:
             raise RuntimeError(
                 "the embedded server has no telemetry_loader role or no TCP listener yet: "
-                "run `make bootstrap` (or `make demo`) first"
+                "run `make demo` first (or `make bootstrap` and write your own telemetry)"
             )
         return JdbcSource(login.host, login.port, login.database, login.user, login.password)
     if connection.host.startswith("/"):

@@ -542,7 +542,6 @@ class TelemetryWriter:
         state = _sqlstate(retry.error)
         held = sum(len(chunk.rows) for chunk in self._work)
         self._ledger.set_pending(True)
-        self._ledger.retried({"class": failure_class.value, "sqlstate": state, "at": time.time()})
         cause = f"SQLSTATE {state}" if state else type(retry.error).__name__
         text = (
             f"{cause}: {server_message(retry.error)}; keeping {held} records "
@@ -557,6 +556,8 @@ class TelemetryWriter:
                 f"{failure_class.value}:{state}",
                 f"telemetry database unavailable ({failure_class.value}, {text})",
             )
+        # Counted after it is logged: whoever sees the retry in stats() finds its log line.
+        self._ledger.retried({"class": failure_class.value, "sqlstate": state, "at": time.time()})
 
     def _drop_work(self, reason: str) -> None:
         """Count everything the thread holds as dropped for `reason`: whatever state a bug
