@@ -149,6 +149,15 @@
     {{ return(found | length > 0) }}
 {%- endmacro %}
 
+{#- Spark: drop whole request_date partitions (a day with no row left must not stay). -#}
+{% macro drop_day_partitions(relation, days) -%}
+    {%- for day in days -%}
+        {%- do run_query(
+            "alter table " ~ relation ~ " drop if exists partition (request_date = '" ~ day ~ "')"
+        ) -%}
+    {%- endfor -%}
+{%- endmacro %}
+
 {#- Spark pre-hook: record the days from the start date on that the table holds now. -#}
 {% macro list_days_to_rebuild() -%}
     {%- set start_date = incremental_start_date() -%}
@@ -181,11 +190,7 @@
         'select request_date from ' ~ listed ~ ' where request_date not in '
         ~ '(select distinct request_date from ' ~ rebuilt ~ ')'
     ).columns[0].values() -%}
-    {%- for day in days -%}
-        {%- do run_query(
-            "alter table " ~ this ~ " drop if exists partition (request_date = '" ~ day ~ "')"
-        ) -%}
-    {%- endfor -%}
+    {%- do drop_day_partitions(this, days) -%}
     {%- do run_query('drop table if exists ' ~ listed) -%}
     {{ return('select 1') }}
 {%- endmacro %}

@@ -105,11 +105,7 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
         ~ ')) as request_date) where cast(request_date as date) not in'
         ~ ' (select distinct request_date from ' ~ scratch ~ ')'
     ).columns[0].values() -%}
-    {%- for day in emptied -%}
-        {%- do run_query(
-            "alter table " ~ this ~ " drop if exists partition (request_date = '" ~ day ~ "')"
-        ) -%}
-    {%- endfor -%}
+    {%- do drop_day_partitions(this, emptied) -%}
     {%- do run_query('drop table ' ~ scratch) -%}
     {{ return('select 1') }}
 {%- endmacro %}

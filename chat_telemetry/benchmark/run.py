@@ -320,6 +320,19 @@ def measure_reports(
 # ------------------------------------------------------------------ the run
 
 
+def write_new_day(conninfo: str, new_day: Any, writer: TelemetryWriter) -> tuple[int, int]:
+    """One new day (yesterday), with late rows inside the lookback (the day before, arriving
+    now), written and the writer closed; (rows written, late rows)."""
+    _, _, records = new_day
+    late_count = max(1, round(len(records) * LATE_ROWS_SHARE))
+    for record in records[:late_count]:
+        record.created_at -= timedelta(days=1)
+    added = write_days(conninfo, [new_day], writer)
+    writer.close(60)
+    analyze_telemetry(conninfo)
+    return added, late_count
+
+
 def _settings(rows: int, seed: int, days: int, end_date: date) -> WorkloadSettings:
     per_day = max(1, round(rows / days / 0.9))  # the weekly rhythm averages about 0.9
     return WorkloadSettings(
@@ -401,14 +414,7 @@ def run(
     full_elapsed_s = scaling[-1]["full_build_dbt_elapsed_s"]
     full_test_s, _ = dbt(connection, "test")
 
-    # One new day (yesterday), with late rows inside the lookback (the day before, arriving now).
-    _, _, records = new_day
-    late_count = max(1, round(len(records) * LATE_ROWS_SHARE))
-    for record in records[:late_count]:
-        record.created_at -= timedelta(days=1)
-    added = write_days(conninfo, [new_day], writer)
-    writer.close(60)
-    analyze_telemetry(conninfo)
+    added, late_count = write_new_day(conninfo, new_day, writer)
     _log(f"added {added:,} rows ({late_count:,} late); incremental build")
     incremental_build_s, incremental_elapsed_s = dbt(connection, "run")
     incremental_test_s, _ = dbt(connection, "test")

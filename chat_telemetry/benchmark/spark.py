@@ -23,13 +23,13 @@ from telemetry_writer import TelemetryWriter
 
 from chat_telemetry import database, retention
 from chat_telemetry.benchmark.run import (
-    LATE_ROWS_SHARE,
     _log,
     _server_version,
     _settings,
     dbt,
     machine,
     prepare_database,
+    write_new_day,
 )
 from chat_telemetry.workload.generator import WorkloadGenerator
 from chat_telemetry.workload.loader import analyze_telemetry, create_users, write_days
@@ -72,13 +72,7 @@ def run(rows: int, days: int, seed: int) -> dict[str, Any]:
     build.dbt(["seed", "--full-refresh"])
     spark_full_s, spark_full_elapsed = timed(build.dbt, ["run", "--full-refresh"])
 
-    _, _, records = new_day
-    late = max(1, round(len(records) * LATE_ROWS_SHARE))
-    for record in records[:late]:
-        record.created_at -= timedelta(days=1)
-    added = write_days(conninfo, [new_day], writer)
-    writer.close(60)
-    analyze_telemetry(conninfo)
+    added, late = write_new_day(conninfo, new_day, writer)
     _log(f"added {added:,} rows ({late:,} late); incremental builds")
     postgres_incremental = dbt(connection, "run")
     land_incremental_s, landed = timed(landing.land, spark, source, lookback)
