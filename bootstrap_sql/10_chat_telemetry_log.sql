@@ -36,6 +36,10 @@ create table if not exists public.chat_telemetry_log (
     response_input_tokens integer,
     response_output_tokens integer,
     response_cached_tokens integer,
+    sql_service_tier text,
+    response_service_tier text,
+    sql_cache_write_tokens integer,
+    response_cache_write_tokens integer,
     constraint chat_telemetry_log_error_type_check check (
         error_type in (
             'sql_generation', 'sql_validation', 'sql_execution', 'response_generation', 'unexpected'
@@ -62,9 +66,34 @@ create table if not exists public.chat_telemetry_log (
     )
 );
 
+-- Billing modes (service tier, prompt-cache writes), added after the first 27 columns: a table
+-- created before them gets them here, nullable (NULL tier = default, NULL cache writes = none).
+alter table public.chat_telemetry_log
+add column if not exists sql_service_tier text,
+add column if not exists response_service_tier text,
+add column if not exists sql_cache_write_tokens integer,
+add column if not exists response_cache_write_tokens integer;
+
+do $cache_write_check$
+begin
+    if not exists (
+        select 1 from pg_catalog.pg_constraint
+        where
+            conrelid = 'public.chat_telemetry_log'::regclass
+            and conname = 'chat_telemetry_log_cache_write_non_negative_check'
+    ) then
+        alter table public.chat_telemetry_log
+        add constraint chat_telemetry_log_cache_write_non_negative_check check (
+            sql_cache_write_tokens >= 0 and response_cache_write_tokens >= 0
+        );
+    end if;
+end
+$cache_write_check$;
+
 comment on table public.chat_telemetry_log is
-'One row per chat request: question, generated SQL, answer, errors, models, step durations and '
-'token usage. Holds personal data: only service_role may read it.';
+'One row per chat request: question, generated SQL, answer, errors, models, step durations, '
+'token usage and billing modes (service tier, cache writes). Holds personal data: only '
+'service_role may read it.';
 
 create index if not exists idx_chat_telemetry_created_at
 on public.chat_telemetry_log (created_at desc);

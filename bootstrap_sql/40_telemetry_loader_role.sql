@@ -42,7 +42,11 @@ grant select (
     sql_cached_tokens,
     response_input_tokens,
     response_output_tokens,
-    response_cached_tokens
+    response_cached_tokens,
+    sql_service_tier,
+    response_service_tier,
+    sql_cache_write_tokens,
+    response_cache_write_tokens
 ) on table public.chat_telemetry_log to telemetry_loader;
 
 drop policy if exists telemetry_loader_reads on public.chat_telemetry_log;

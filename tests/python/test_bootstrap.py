@@ -43,6 +43,13 @@ EXPECTED_COLUMNS = [
     ("response_output_tokens", "integer", "YES", None),
     ("response_cached_tokens", "integer", "YES", None),
 ]
+# Billing modes (issue 18), after the plan's 27 columns.
+BILLING_COLUMNS = [
+    ("sql_service_tier", "text", "YES", None),
+    ("response_service_tier", "text", "YES", None),
+    ("sql_cache_write_tokens", "integer", "YES", None),
+    ("response_cache_write_tokens", "integer", "YES", None),
+]
 
 EXPECTED_INDEXES = {
     "chat_telemetry_log_pkey": "CREATE UNIQUE INDEX chat_telemetry_log_pkey ON public.chat_telemetry_log USING btree (log_id)",  # noqa: E501
@@ -72,7 +79,7 @@ def insert_row(connection: psycopg.Connection, user_id: uuid.UUID, **values: Any
     return row[0]
 
 
-def test_table_has_the_27_planned_columns(shared_db):
+def test_table_has_the_27_planned_columns_then_the_billing_columns(shared_db):
     with connect(shared_db) as connection:
         rows = connection.execute(
             """
@@ -82,8 +89,43 @@ def test_table_has_the_27_planned_columns(shared_db):
             order by ordinal_position
             """
         ).fetchall()
-    assert [tuple(row) for row in rows] == EXPECTED_COLUMNS
-    assert len(rows) == 27
+    assert [tuple(row) for row in rows] == EXPECTED_COLUMNS + BILLING_COLUMNS
+    assert len(rows) == 31
+
+
+def test_bootstrap_adds_the_billing_columns_to_a_table_made_before_them(fresh_db):
+    """A table from before issue 18 (27 columns, with rows) gets the four nullable columns and
+    their check; its rows stay as they were."""
+    with connect(fresh_db) as connection:
+        user_id = connection.execute("insert into auth.users default values returning id").fetchone()
+        for column, *_ in BILLING_COLUMNS:
+            connection.execute(f"alter table public.chat_telemetry_log drop column {column}")
+        connection.execute(
+            "insert into public.chat_telemetry_log (user_id, user_question, sql_input_tokens)"
+            " values (%s, 'old row', 10)",
+            user_id,
+        )
+    bootstrap.apply(fresh_db.conninfo())
+    bootstrap.apply(fresh_db.conninfo())
+    with connect(fresh_db) as connection:
+        columns = connection.execute(
+            "select column_name, data_type, is_nullable, column_default"
+            " from information_schema.columns"
+            " where table_schema = 'public' and table_name = 'chat_telemetry_log'"
+            " order by ordinal_position"
+        ).fetchall()
+        assert [tuple(row) for row in columns] == EXPECTED_COLUMNS + BILLING_COLUMNS
+        row = connection.execute(
+            "select user_question, sql_input_tokens, sql_service_tier, sql_cache_write_tokens"
+            " from public.chat_telemetry_log"
+        ).fetchone()
+        assert row == ("old row", 10, None, None)
+        with pytest.raises(psycopg.errors.CheckViolation):
+            connection.execute(
+                "insert into public.chat_telemetry_log"
+                " (user_id, user_question, response_cache_write_tokens) values (%s, 'q', -1)",
+                user_id,
+            )
 
 
 def test_indexes_have_their_exact_definitions(shared_db):

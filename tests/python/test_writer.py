@@ -287,6 +287,12 @@ def test_each_repair_is_applied_and_counted(shared_db):
             response_input_tokens=10, response_cached_tokens=99, created_at=started + timedelta(4),
         ),
         TelemetryRecord(
+            user_id=user_id, user_question="cache writes", sql_input_tokens=100,
+            sql_cached_tokens=30, sql_cache_write_tokens=90, response_input_tokens=10,
+            response_cache_write_tokens=4, sql_service_tier="flex",
+            response_service_tier="t" * 100, created_at=started + timedelta(4, 60),
+        ),
+        TelemetryRecord(
             user_id=user_id, user_question="error type", error_type="TimeoutError",
             error_message="took too long", created_at=started + timedelta(5),
         ),
@@ -323,6 +329,12 @@ def test_each_repair_is_applied_and_counted(shared_db):
     assert by_question["negative"]["sql_input_tokens"] is None
     assert by_question["cached"]["sql_cached_tokens"] == 100
     assert by_question["cached"]["response_cached_tokens"] == 10
+    # Cache writes are input tokens that are not cached ones: at most input - cached.
+    writes = by_question["cache writes"]
+    assert (writes["sql_cached_tokens"], writes["sql_cache_write_tokens"]) == (30, 70)
+    assert writes["response_cache_write_tokens"] == 4
+    assert writes["sql_service_tier"] == "flex"
+    assert writes["response_service_tier"].endswith("…[truncated 36 chars]")
     assert by_question["error type"]["error_type"] == "unexpected"
     assert by_question["error type"]["error_message"] == (
         "[original error_type: TimeoutError] took too long"
@@ -335,9 +347,10 @@ def test_each_repair_is_applied_and_counted(shared_db):
     assert stats["repairs"] == {
         "nul_bytes_removed": 2,
         "lone_surrogates_replaced": 1,
-        "text_truncated": 1,
+        "text_truncated": 2,
         "negative_nulled": 2,
         "cached_tokens_clamped": 2,
+        "cache_write_tokens_clamped": 1,
         "error_type_unknown": 1,
         "failed_step_unknown": 1,
         "follow_ups_coerced": 2,

@@ -94,7 +94,31 @@ def test_usage_from_the_responses_api_shape():
         "output_tokens": 42,
         "input_tokens_details": {"cached_tokens": 1024},
     }
-    assert TokenUsage.from_openai(usage) == TokenUsage(1800, 42, 1024)
+    assert TokenUsage.from_openai(usage) == TokenUsage(1800, 42, 1024, 0)
+
+
+def test_usage_with_cache_writes_and_the_served_tier():
+    """gpt-5.6 reports prompt-cache writes beside cached tokens; both are part of the input.
+    The tier is the one the response says served it (an SDK enum or text)."""
+
+    class Tier:
+        value = "priority"
+
+    usage = {
+        "input_tokens": 5000,
+        "output_tokens": 300,
+        "input_tokens_details": {"cached_tokens": 1024, "cache_write_tokens": 2048},
+    }
+    assert TokenUsage.from_openai(usage) == TokenUsage(5000, 300, 1024, 2048)
+    record = TelemetryRecord(user_id=uuid.uuid4(), user_question="q")
+    record.set_sql_usage(usage, service_tier="flex")
+    record.set_response_usage(
+        {"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {}}, Tier()
+    )
+    assert (record.sql_cache_write_tokens, record.sql_service_tier) == (2048, "flex")
+    assert (record.response_cache_write_tokens, record.response_service_tier) == (0, "priority")
+    record.set_sql_usage(usage)
+    assert record.sql_service_tier is None  # not reported: read as default by the marts
 
 
 def test_usage_from_the_chat_completions_shape_as_an_object():
@@ -118,7 +142,7 @@ def test_usage_from_the_chat_completions_shape_as_an_object():
 
 
 def test_usage_of_nothing_is_all_none():
-    assert TokenUsage.from_openai(None) == TokenUsage(None, None, None)
+    assert TokenUsage.from_openai(None) == TokenUsage(None, None, None, None)
 
 
 def test_step_timer_measures_each_step_and_names_the_failed_one():

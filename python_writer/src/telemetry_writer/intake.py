@@ -26,7 +26,7 @@ from typing import Any
 from telemetry_writer.record import RECORD_FIELDS
 from telemetry_writer.repair import TEXT_FIELDS, TextLimits, truncate
 
-# The snapshot tuple (26 slots, its UUIDs, datetime, ints) and the repaired row the writer
+# The snapshot tuple (30 slots, its UUIDs, datetime, ints) and the repaired row the writer
 # thread builds from it, measured with sys.getsizeof on CPython 3.11: about 1.3 kB.
 RECORD_OVERHEAD_BYTES = 1_500
 _FOLLOW_UPS = RECORD_FIELDS.index("follow_up_suggestions")

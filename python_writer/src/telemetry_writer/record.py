@@ -32,7 +32,7 @@ class TelemetryRecord:
     `created_at` defaults to the moment the record is made: the time of the chat request, which
     is what reports need, even when the row reaches the database later (after an outage).
     Values are repaired by the writer where they can be (see the README); only a record with
-    no valid `user_id` or no question is dropped. Fields are keyword-only: with 26 columns,
+    no valid `user_id` or no question is dropped. Fields are keyword-only: with 30 columns,
     a positional argument in the wrong place would be a silent data error.
     """
 
@@ -61,20 +61,42 @@ class TelemetryRecord:
     response_input_tokens: int | None = None
     response_output_tokens: int | None = None
     response_cached_tokens: int | None = None
+    # Billing modes (columns 28-31): the tier that served the call, as the response reported it
+    # (`default`, `flex`, `priority`, `fast`, ...; None is read as `default`), and the input
+    # tokens written to the prompt cache (part of the input tokens, like cached ones).
+    sql_service_tier: str | None = None
+    response_service_tier: str | None = None
+    sql_cache_write_tokens: int | None = None
+    response_cache_write_tokens: int | None = None
 
-    def set_sql_usage(self, usage: Any) -> None:
-        """Fill the NL-to-SQL step's tokens from an OpenAI usage object or dict."""
+    def set_sql_usage(self, usage: Any, service_tier: Any = None) -> None:
+        """Fill the NL-to-SQL step's tokens from an OpenAI usage object or dict, and the tier
+        that served it from the response's `service_tier` (the served tier, not the one asked
+        for: pass `response.service_tier`)."""
         tokens = TokenUsage.from_openai(usage)
         self.sql_input_tokens = tokens.input_tokens
         self.sql_output_tokens = tokens.output_tokens
         self.sql_cached_tokens = tokens.cached_tokens
+        self.sql_cache_write_tokens = tokens.cache_write_tokens
+        self.sql_service_tier = _tier_text(service_tier)
 
-    def set_response_usage(self, usage: Any) -> None:
-        """Fill the response step's tokens from an OpenAI usage object or dict."""
+    def set_response_usage(self, usage: Any, service_tier: Any = None) -> None:
+        """Fill the response step's tokens from an OpenAI usage object or dict, and the tier
+        that served it from the response's `service_tier`."""
         tokens = TokenUsage.from_openai(usage)
         self.response_input_tokens = tokens.input_tokens
         self.response_output_tokens = tokens.output_tokens
         self.response_cached_tokens = tokens.cached_tokens
+        self.response_cache_write_tokens = tokens.cache_write_tokens
+        self.response_service_tier = _tier_text(service_tier)
+
+
+def _tier_text(service_tier: Any) -> str | None:
+    """The tier as text: SDKs hand it over as a str, a str enum or None."""
+    if service_tier is None:
+        return None
+    value = getattr(service_tier, "value", service_tier)
+    return value if isinstance(value, str) else str(value)
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TelemetryRecord))

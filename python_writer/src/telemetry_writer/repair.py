@@ -34,8 +34,12 @@ _ERROR_TYPE = _INDEX["error_type"]
 _ERROR_MESSAGE = _INDEX["error_message"]
 _FAILED_STEP = _INDEX["failed_step"]
 _CACHED_PAIRS = (
-    (_INDEX["sql_input_tokens"], _INDEX["sql_cached_tokens"]),
-    (_INDEX["response_input_tokens"], _INDEX["response_cached_tokens"]),
+    (_INDEX["sql_input_tokens"], _INDEX["sql_cached_tokens"], _INDEX["sql_cache_write_tokens"]),
+    (
+        _INDEX["response_input_tokens"],
+        _INDEX["response_cached_tokens"],
+        _INDEX["response_cache_write_tokens"],
+    ),
 )
 
 # The row written by COPY: a client-made log_id (so a retried batch whose commit was lost is
@@ -50,6 +54,8 @@ TEXT_FIELDS = (
     "error_message",
     "sql_model",
     "response_model",
+    "sql_service_tier",
+    "response_service_tier",
 )
 COUNT_FIELDS = (
     "result_row_count",
@@ -63,6 +69,8 @@ COUNT_FIELDS = (
     "response_input_tokens",
     "response_output_tokens",
     "response_cached_tokens",
+    "sql_cache_write_tokens",
+    "response_cache_write_tokens",
 )
 
 
@@ -77,6 +85,8 @@ class TextLimits:
     response_id: int = 256
     sql_model: int = 200
     response_model: int = 200
+    sql_service_tier: int = 64
+    response_service_tier: int = 64
     follow_up_suggestion: int = 2_000
     follow_up_suggestions_count: int = 50
 
@@ -309,11 +319,17 @@ def repair(
         repairs["boolean_coerced"] += 1
         row[_OFF_TOPIC] = off_topic is not None and bool(_truthy(off_topic))
 
-    for input_at, cached_at in _CACHED_PAIRS:
-        input_tokens, cached = row[input_at], row[cached_at]
+    for input_at, cached_at, write_at in _CACHED_PAIRS:
+        input_tokens, cached, written = row[input_at], row[cached_at], row[write_at]
         if input_tokens is not None and cached is not None and cached > input_tokens:
-            row[cached_at] = input_tokens
+            row[cached_at] = cached = input_tokens
             repairs["cached_tokens_clamped"] += 1
+        # Cache writes are input tokens too, and not cached ones: at most input - cached.
+        if input_tokens is not None and written is not None:
+            room = input_tokens - (cached or 0)
+            if written > room:
+                row[write_at] = room
+                repairs["cache_write_tokens_clamped"] += 1
 
     error_type = row[_ERROR_TYPE]
     if error_type is not None and not (isinstance(error_type, str) and error_type in ERROR_TYPES):
