@@ -97,7 +97,9 @@ def test_bootstrap_adds_the_billing_columns_to_a_table_made_before_them(fresh_db
     """A table from before issue 18 (27 columns, with rows) gets the four nullable columns and
     their check; its rows stay as they were."""
     with connect(fresh_db) as connection:
-        user_id = connection.execute("insert into auth.users default values returning id").fetchone()
+        user_id = connection.execute(
+            "insert into auth.users default values returning id"
+        ).fetchone()
         for column, *_ in BILLING_COLUMNS:
             connection.execute(f"alter table public.chat_telemetry_log drop column {column}")
         connection.execute(
