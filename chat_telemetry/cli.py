@@ -267,6 +267,12 @@ def command_digest(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_prices(arguments: argparse.Namespace) -> int:
+    from chat_telemetry import prices
+
+    return prices.run_check()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chat_telemetry", description=__doc__)
     commands = parser.add_subparsers(dest="name", required=True)
@@ -355,6 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook", help="Slack-compatible URL (or CHAT_TELEMETRY_WEBHOOK_URL)"
     )
     digest_parser.set_defaults(handler=command_digest)
+    prices_parser = commands.add_parser(
+        "prices", help="the price seed against the pinned genai-prices (a report, never a gate)"
+    )
+    prices_parser.add_argument("action", choices=("check",))
+    prices_parser.set_defaults(handler=command_prices)
     return parser
 
 

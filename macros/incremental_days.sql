@@ -88,16 +88,41 @@
 {#-
     The configuration every daily incremental model shares. Models call
     `{{ config(**daily_incremental_config()) }}`; `forget_erased_users=true` adds the post-hook
-    that forgets users missing from auth.users (macros/retention.sql). On Postgres, the custom
+    that forgets users missing from auth.users (macros/retention.sql; `log_forgotten_days=true`
+    also logs the days it forgot someone on); `reprice=true` (the cost marts) also rebuilds the
+    days whose prices changed and records the prices applied, `rebuild_forgotten_days=true` the
+    days logged as forgotten (macros/repriced_days.sql). On Postgres, the custom
     strategy `replace_days` below (`indexed=true` adds an index on request_date for large
     intermediate tables, whose delete would otherwise scan them); on Spark, an
     insert_overwrite of request_date partitions with the hooks below.
 -#}
-{% macro daily_incremental_config(indexed=false, forget_erased_users=false) -%}
-    {{ return(adapter.dispatch('daily_incremental_config', 'chat_telemetry')(indexed, forget_erased_users)) }}
+{% macro daily_incremental_config(
+    indexed=false, forget_erased_users=false, log_forgotten_days=false, reprice=false,
+    rebuild_forgotten_days=false
+) -%}
+    {%- set settings = adapter.dispatch('daily_incremental_config', 'chat_telemetry')(
+        indexed, forget_erased_users, log_forgotten_days
+    ) -%}
+    {%- set post_hooks = settings.get('post_hook', []) -%}
+    {%- if reprice -%}
+        {%- do post_hooks.append('{{ record_applied_prices() }}') -%}
+    {%- endif -%}
+    {%- if rebuild_forgotten_days -%}
+        {%- do post_hooks.append('{{ consume_forgotten_days() }}') -%}
+    {%- endif -%}
+    {%- if post_hooks -%}
+        {%- do settings.update({'post_hook': post_hooks}) -%}
+    {%- endif -%}
+    {%- if reprice or rebuild_forgotten_days -%}
+        {%- do settings.update({'meta': {
+            'chat_telemetry_reprice': reprice,
+            'chat_telemetry_rebuild_forgotten_days': rebuild_forgotten_days,
+        }}) -%}
+    {%- endif -%}
+    {{ return(settings) }}
 {%- endmacro %}
 
-{% macro default__daily_incremental_config(indexed, forget_erased_users) -%}
+{% macro default__daily_incremental_config(indexed, forget_erased_users, log_forgotten_days) -%}
     {%- set settings = {
         'materialized': 'incremental',
         'incremental_strategy': 'replace_days',
@@ -107,7 +132,9 @@
         {%- do settings.update({'indexes': [{'columns': ['request_date']}]}) -%}
     {%- endif -%}
     {%- if forget_erased_users -%}
-        {%- do settings.update({'post_hook': ['{{ forget_erased_users() }}']}) -%}
+        {%- do settings.update({'post_hook': [
+            '{{ forget_erased_users(log_forgotten_days=' ~ log_forgotten_days ~ ') }}'
+        ]}) -%}
     {%- endif -%}
     {{ return(settings) }}
 {%- endmacro %}
@@ -120,10 +147,12 @@
     have no row any more (a day made by an erased user alone). Nothing is dropped before the
     new rows are written, so a run that fails midway loses no day.
 -#}
-{% macro spark__daily_incremental_config(indexed, forget_erased_users) -%}
+{% macro spark__daily_incremental_config(indexed, forget_erased_users, log_forgotten_days) -%}
     {%- set post_hooks = ['{{ drop_days_not_rebuilt() }}'] -%}
     {%- if forget_erased_users -%}
-        {%- do post_hooks.append('{{ forget_erased_users() }}') -%}
+        {%- do post_hooks.append(
+            '{{ forget_erased_users(log_forgotten_days=' ~ log_forgotten_days ~ ') }}'
+        ) -%}
     {%- endif -%}
     {{ return({
         'materialized': 'incremental',
@@ -158,17 +187,17 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{#- Spark pre-hook: record the days from the start date on that the table holds now. -#}
+{#- Spark pre-hook: record the days the run rebuilds that the table holds now. -#}
 {% macro list_days_to_rebuild() -%}
-    {%- set start_date = incremental_start_date() -%}
-    {%- if start_date is none -%}
+    {%- set filter = rebuilt_days_filter() -%}
+    {%- if not execute or not is_incremental() -%}
         {{ return('select 1') }}
     {%- endif -%}
     {%- set listed = days_to_rebuild_relation() -%}
     {%- do run_query('drop table if exists ' ~ listed) -%}
     {%- do run_query(
         'create table ' ~ listed ~ ' using parquet as select distinct request_date from '
-        ~ this ~ ' where request_date >= ' ~ date_literal(start_date)
+        ~ this ~ ' where ' ~ filter
     ) -%}
     {{ return('select 1') }}
 {%- endmacro %}
@@ -196,8 +225,8 @@
 {%- endmacro %}
 
 {#-
-    dbt's custom incremental strategy `replace_days`: delete every day from the run's start
-    date onwards, then insert the rebuilt days. Unlike delete+insert on a unique key, a day
+    dbt's custom incremental strategy `replace_days`: delete every day the run rebuilds (from
+    its start date onwards, plus the repriced days of the cost marts), then insert them. Unlike delete+insert on a unique key, a day
     that has no rows any more is removed too.
 -#}
 {% macro get_incremental_replace_days_sql(arg_dict) -%}
@@ -205,12 +234,9 @@
 {%- endmacro %}
 
 {% macro default__replace_days_sql(arg_dict) -%}
-    {%- set start_date = incremental_start_date() -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-    {%- if start_date is not none %}
     delete from {{ arg_dict['target_relation'] }}
-    where request_date >= {{ date_literal(start_date) }};
-    {%- endif %}
+    where {{ rebuilt_days_filter() }};
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}

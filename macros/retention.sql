@@ -47,17 +47,33 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     were purged long ago. Keyed on auth.users, not on raw rows, so that a purge is not mistaken
     for an erasure.
 -#}
-{% macro forget_erased_users() -%}
-    {{ return(adapter.dispatch('forget_erased_users', 'chat_telemetry')()) }}
+{% macro forget_erased_users(log_forgotten_days=false) -%}
+    {{ return(adapter.dispatch('forget_erased_users', 'chat_telemetry')(log_forgotten_days)) }}
 {%- endmacro %}
 
-{% macro default__forget_erased_users() -%}
+{% macro default__forget_erased_users(log_forgotten_days) -%}
+    {%- if log_forgotten_days -%}
+    {%- set log_table = forgotten_days_relation(this) -%}
+    create table if not exists {{ log_table }} (request_date date not null);
+    with forgotten as (
+        delete from {{ this }}
+        where not exists (
+            select 1
+            from {{ ref('stg_auth__users') }} as users
+            where users.user_id = {{ this }}.user_id
+        )
+        returning request_date
+    )
+    insert into {{ log_table }} (request_date)
+    select distinct request_date from forgotten
+    {%- else -%}
     delete from {{ this }}
     where not exists (
         select 1
         from {{ ref('stg_auth__users') }} as users
         where users.user_id = {{ this }}.user_id
     )
+    {%- endif -%}
 {%- endmacro %}
 
 {#-
@@ -68,7 +84,7 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     scratch table is dropped last: one left by a run that failed midway still holds the kept
     rows of its days, and the next run finishes that rewrite before anything else.
 -#}
-{% macro spark__forget_erased_users() -%}
+{% macro spark__forget_erased_users(log_forgotten_days) -%}
     {%- set users = ref('stg_auth__users') -%}
     {%- if not execute -%}
         {{ return('select 1') }}
@@ -92,6 +108,17 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     {%- for day in days -%}
         {%- do day_list.append("'" ~ day ~ "'") -%}
     {%- endfor -%}
+    {%- if log_forgotten_days -%}
+        {#- Logged first: a run that fails after the rewrite still leaves the days logged. -#}
+        {%- set log_table = forgotten_days_relation(this) -%}
+        {%- do run_query(
+            'create table if not exists ' ~ log_table ~ ' (request_date date) using parquet'
+        ) -%}
+        {%- do run_query(
+            'insert into ' ~ log_table ~ ' select cast(request_date as date) from'
+            ~ ' (select explode(array(' ~ day_list | join(', ') ~ ')) as request_date)'
+        ) -%}
+    {%- endif -%}
     {%- do run_query(
         'create table ' ~ scratch ~ ' using parquet as select kept.* from ' ~ this
         ~ ' as kept left semi join ' ~ users ~ ' as users on kept.user_id = users.user_id'

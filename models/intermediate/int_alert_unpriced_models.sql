@@ -1,8 +1,8 @@
--- One row per complete day and model used with no price in force that day (rule
--- unpriced_model, severity warn): its cost is unknown and left out of every total. Steps whose
--- model has a price but whose token counts are missing are not this rule's business (their
--- model is priced). Read from the priced token sums, so a price added to the seed clears the
--- alert on every day at the next build.
+-- One row per complete day and model used with no price in force that day for the service
+-- tier that served it (rule unpriced_model, severity warn): its cost is unknown and left out
+-- of every total. Steps whose model has a price but whose token counts are missing are not
+-- this rule's business (their model is priced). Read from the priced token sums, so a price
+-- added to the seed clears the alert on every day at the next build.
 with
 
 token_usage as (
@@ -16,14 +16,14 @@ unpriced_steps as (
         sql_step_model as model,
         requests
     from token_usage
-    where has_sql_step and sql_input_usd_per_1m is null
+    where has_sql_step and sql_priced_as_model is null
     union all
     select
         request_date,
         response_step_model as model,
         requests
     from token_usage
-    where has_response_step and response_input_usd_per_1m is null
+    where has_response_step and response_priced_as_model is null
 ),
 
 aggregated as (

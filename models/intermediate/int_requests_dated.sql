@@ -2,7 +2,8 @@
 -- its UTC day (pricing_date: prices change at UTC midnight) and the SQL fingerprint (recomputed
 -- where a row arrived without the raw table's trigger). Rows stamped more than
 -- future_tolerance_hours after the run started come from a skewed clock and are left out of
--- every mart (the test assert_no_telemetry_from_the_future warns about them).
+-- every mart (the test assert_no_telemetry_from_the_future warns about them). Each step's
+-- service tier is the tier it was billed at (NULL: default; `fast` is priority).
 with
 
 requests as (
@@ -39,7 +40,11 @@ dated as (
         sql_cached_input_tokens,
         response_input_tokens,
         response_output_tokens,
-        response_cached_input_tokens
+        response_cached_input_tokens,
+        {{ billed_service_tier('sql_service_tier') }} as sql_service_tier,
+        {{ billed_service_tier('response_service_tier') }} as response_service_tier,
+        sql_cache_write_input_tokens,
+        response_cache_write_input_tokens
     from requests
 )
 

@@ -1,7 +1,10 @@
 -- One row per row of int_token_usage_aggregated_daily, priced at read time with the token
--- price in force on its UTC day (pricing_date), as int_token_prices_matched matched it. A
--- step's cost is unknown (NULL, never 0) when no price is in force or its input or output
--- token count is missing. A view: every build (and every read) uses the seed as it is now.
+-- price of each step's service tier in force on its UTC day (pricing_date), as
+-- int_token_prices_matched matched it, at the long-context rates for sums of long-context
+-- calls. A step's cost is unknown (NULL, never 0) when no price is in force for its tier, its
+-- input or output token count is missing, its calls are long context and the model has no
+-- long-context price, or the threshold its calls were classified with is no longer the one
+-- in force. A view: every build (and every read) uses the seed as it is now.
 with
 
 token_usage as (
@@ -24,52 +27,124 @@ labeled_usage as (
 priced_usage as (
     select
         labeled_usage.*,
-        sql_price.input_usd_per_1m as sql_input_usd_per_1m,
-        sql_price.cached_input_usd_per_1m as sql_cached_input_usd_per_1m,
-        sql_price.output_usd_per_1m as sql_output_usd_per_1m,
-        response_price.input_usd_per_1m as response_input_usd_per_1m,
-        response_price.cached_input_usd_per_1m as response_cached_input_usd_per_1m,
-        response_price.output_usd_per_1m as response_output_usd_per_1m,
-        labeled_usage.has_sql_step
-        and labeled_usage.has_sql_token_counts
-        and sql_price.priced_as_model is not null as is_sql_cost_known,
-        labeled_usage.has_response_step
-        and labeled_usage.has_response_token_counts
-        and response_price.priced_as_model is not null as is_response_cost_known
+        sql_price.priced_as_model as sql_priced_as_model,
+        response_price.priced_as_model as response_priced_as_model,
+        case
+            when labeled_usage.is_sql_long_context then sql_price.long_context_input_usd_per_1m
+            else sql_price.input_usd_per_1m
+        end as sql_input_usd_per_1m,
+        case
+            when labeled_usage.is_sql_long_context
+                then sql_price.long_context_cached_input_usd_per_1m
+            else sql_price.cached_input_usd_per_1m
+        end as sql_cached_input_usd_per_1m,
+        case
+            when labeled_usage.is_sql_long_context
+                then sql_price.long_context_cache_write_input_usd_per_1m
+            else sql_price.cache_write_input_usd_per_1m
+        end as sql_cache_write_input_usd_per_1m,
+        case
+            when labeled_usage.is_sql_long_context then sql_price.long_context_output_usd_per_1m
+            else sql_price.output_usd_per_1m
+        end as sql_output_usd_per_1m,
+        -- The sums' long-context split is valid only for the threshold it was made with.
+        coalesce(labeled_usage.sql_long_context_threshold_tokens, -1)
+        = coalesce(sql_price.long_context_threshold_tokens, -1)
+            as is_sql_threshold_current,
+        case
+            when labeled_usage.is_response_long_context
+                then response_price.long_context_input_usd_per_1m
+            else response_price.input_usd_per_1m
+        end as response_input_usd_per_1m,
+        case
+            when labeled_usage.is_response_long_context
+                then response_price.long_context_cached_input_usd_per_1m
+            else response_price.cached_input_usd_per_1m
+        end as response_cached_input_usd_per_1m,
+        case
+            when labeled_usage.is_response_long_context
+                then response_price.long_context_cache_write_input_usd_per_1m
+            else response_price.cache_write_input_usd_per_1m
+        end as response_cache_write_input_usd_per_1m,
+        case
+            when labeled_usage.is_response_long_context
+                then response_price.long_context_output_usd_per_1m
+            else response_price.output_usd_per_1m
+        end as response_output_usd_per_1m,
+        -- The sums' long-context split is valid only for the threshold it was made with.
+        coalesce(labeled_usage.response_long_context_threshold_tokens, -1)
+        = coalesce(response_price.long_context_threshold_tokens, -1)
+            as is_response_threshold_current
     from labeled_usage
     left join matched_prices as sql_price
         on
             labeled_usage.pricing_date = sql_price.pricing_date
             and labeled_usage.sql_step_model = sql_price.model
+            and labeled_usage.sql_service_tier = sql_price.service_tier
     left join matched_prices as response_price
         on
             labeled_usage.pricing_date = response_price.pricing_date
             and labeled_usage.response_step_model = response_price.model
+            and labeled_usage.response_service_tier = response_price.service_tier
+),
+
+classified_usage as (
+    select
+        *,
+        has_sql_step
+        and has_sql_token_counts
+        and sql_priced_as_model is not null
+        and is_sql_threshold_current
+        and sql_input_usd_per_1m is not null
+        and sql_cached_input_usd_per_1m is not null
+        and sql_output_usd_per_1m is not null as is_sql_cost_known,
+        has_response_step
+        and has_response_token_counts
+        and response_priced_as_model is not null
+        and is_response_threshold_current
+        and response_input_usd_per_1m is not null
+        and response_cached_input_usd_per_1m is not null
+        and response_output_usd_per_1m is not null as is_response_cost_known
+    from priced_usage
 ),
 
 costed_steps as (
     select
         *,
         cast(case when is_sql_cost_known then {{ uncached_input_cost_usd(
-            'sql_input_tokens', 'sql_cached_input_tokens', 'sql_input_usd_per_1m'
+            'sql_input_tokens',
+            'sql_cached_input_tokens',
+            'sql_cache_write_input_tokens',
+            'sql_input_usd_per_1m'
         ) }} end as {{ type_usd() }})
             as sql_input_cost_usd,
         cast(case when is_sql_cost_known then {{ cached_input_cost_usd(
             'sql_cached_input_tokens', 'sql_cached_input_usd_per_1m'
         ) }} end as {{ type_usd() }})
             as sql_cached_input_cost_usd,
+        cast(case when is_sql_cost_known then {{ cache_write_input_cost_usd(
+            'sql_cache_write_input_tokens', 'sql_cache_write_input_usd_per_1m'
+        ) }} end as {{ type_usd() }})
+            as sql_cache_write_input_cost_usd,
         cast(case when is_sql_cost_known then {{ output_cost_usd(
             'sql_output_tokens', 'sql_output_usd_per_1m'
         ) }} end as {{ type_usd() }})
             as sql_output_cost_usd,
         cast(case when is_response_cost_known then {{ uncached_input_cost_usd(
-            'response_input_tokens', 'response_cached_input_tokens', 'response_input_usd_per_1m'
+            'response_input_tokens',
+            'response_cached_input_tokens',
+            'response_cache_write_input_tokens',
+            'response_input_usd_per_1m'
         ) }} end as {{ type_usd() }})
             as response_input_cost_usd,
         cast(case when is_response_cost_known then {{ cached_input_cost_usd(
             'response_cached_input_tokens', 'response_cached_input_usd_per_1m'
         ) }} end as {{ type_usd() }})
             as response_cached_input_cost_usd,
+        cast(case when is_response_cost_known then {{ cache_write_input_cost_usd(
+            'response_cache_write_input_tokens', 'response_cache_write_input_usd_per_1m'
+        ) }} end as {{ type_usd() }})
+            as response_cache_write_input_cost_usd,
         cast(case when is_response_cost_known then {{ output_cost_usd(
             'response_output_tokens', 'response_output_usd_per_1m'
         ) }} end as {{ type_usd() }})
@@ -83,24 +158,15 @@ costed_steps as (
             when is_sql_cost_known or is_response_cost_known
                 then
                     case
-                        when is_sql_cost_known
-                            then
-                                (sql_input_tokens - sql_cached_input_tokens) * sql_input_usd_per_1m
-                                + sql_cached_input_tokens * sql_cached_input_usd_per_1m
-                                + sql_output_tokens * sql_output_usd_per_1m
+                        when is_sql_cost_known then {{ call_cost_usd_x1m('sql_') }}
                         else 0
                     end
                     + case
-                        when is_response_cost_known
-                            then
-                                (response_input_tokens - response_cached_input_tokens)
-                                * response_input_usd_per_1m
-                                + response_cached_input_tokens * response_cached_input_usd_per_1m
-                                + response_output_tokens * response_output_usd_per_1m
+                        when is_response_cost_known then {{ call_cost_usd_x1m('response_') }}
                         else 0
                     end
         end as {{ type_usd() }}) as known_cost_usd_x1m
-    from priced_usage
+    from classified_usage
 ),
 
 totalled as (
@@ -110,44 +176,62 @@ totalled as (
         user_id,
         sql_model,
         response_model,
+        sql_service_tier,
+        response_service_tier,
         has_sql_step,
         has_sql_token_counts,
         has_response_step,
         has_response_token_counts,
+        is_sql_long_context,
+        is_response_long_context,
         sql_step_model,
         response_step_model,
         requests,
         sql_input_tokens,
         sql_cached_input_tokens,
+        sql_cache_write_input_tokens,
         sql_output_tokens,
         response_input_tokens,
         response_cached_input_tokens,
+        response_cache_write_input_tokens,
         response_output_tokens,
         errors,
         off_topic_requests,
         first_request_at,
         last_request_at,
+        sql_priced_as_model,
+        response_priced_as_model,
         sql_input_usd_per_1m,
         sql_cached_input_usd_per_1m,
+        sql_cache_write_input_usd_per_1m,
         sql_output_usd_per_1m,
         response_input_usd_per_1m,
         response_cached_input_usd_per_1m,
+        response_cache_write_input_usd_per_1m,
         response_output_usd_per_1m,
         is_sql_cost_known,
         is_response_cost_known,
         sql_input_cost_usd,
         sql_cached_input_cost_usd,
+        sql_cache_write_input_cost_usd,
         sql_output_cost_usd,
         response_input_cost_usd,
         response_cached_input_cost_usd,
+        response_cache_write_input_cost_usd,
         response_output_cost_usd,
         has_unknown_cost,
         cast(
-            sql_input_cost_usd + sql_cached_input_cost_usd + sql_output_cost_usd
+            sql_input_cost_usd
+            + sql_cached_input_cost_usd
+            + sql_cache_write_input_cost_usd
+            + sql_output_cost_usd
             as {{ type_usd() }}
         ) as sql_cost_usd,
         cast(
-            response_input_cost_usd + response_cached_input_cost_usd + response_output_cost_usd
+            response_input_cost_usd
+            + response_cached_input_cost_usd
+            + response_cache_write_input_cost_usd
+            + response_output_cost_usd
             as {{ type_usd() }}
         ) as response_cost_usd,
         known_cost_usd_x1m,

@@ -1,12 +1,19 @@
 -- Usage per request_date and user: requests, tokens of both steps, cost, errors, off-topic.
--- Rebuilt on every run from the retained token sums (users erased from auth.users are gone
--- from those on every day), priced with the seed as it is now. The cost is summed in USD x 1e6
--- (known_cost_usd_x1m, exact) and scaled once per user and day: the cheapest way to reprice
--- all history on every run.
+-- Priced from the retained token sums with the seed as it is at build time. The cost is summed
+-- in USD x 1e6 (known_cost_usd_x1m, exact) and scaled once per user and day. Incremental by
+-- whole day: a run rebuilds the days from its start date and the days whose prices in the
+-- seed changed since this table last priced them (macros/repriced_days.sql); a post-hook
+-- forgets users erased from auth.users on every day.
+-- The days to rebuild are found by macros that read these (dbt cannot infer it):
+-- depends_on: {{ ref('int_token_prices_matched') }}
+-- depends_on: {{ ref('int_model_tiers_used_daily') }}
+{{ config(**daily_incremental_config(forget_erased_users=true, reprice=true)) }}
+
 with
 
 token_usage as (
     select * from {{ ref('int_token_usage_priced') }}
+    where {{ rebuilt_days_filter() }}
 ),
 
 aggregated as (

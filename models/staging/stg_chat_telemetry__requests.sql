@@ -31,7 +31,11 @@ renamed as (
         sql_cached_tokens as sql_cached_input_tokens,
         response_input_tokens,
         response_output_tokens,
-        response_cached_tokens as response_cached_input_tokens
+        response_cached_tokens as response_cached_input_tokens,
+        sql_service_tier,
+        response_service_tier,
+        sql_cache_write_tokens as sql_cache_write_input_tokens,
+        response_cache_write_tokens as response_cache_write_input_tokens
     from source
 )
 

@@ -23,35 +23,84 @@ MILLION = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
-class Price:
-    model: str
-    valid_from: date
-    valid_to: date | None
+class Rates:
+    """USD per 1M tokens: uncached input, cached input, cache-write input, output."""
+
     input_per_1m: Decimal
     cached_per_1m: Decimal
+    cache_write_per_1m: Decimal
     output_per_1m: Decimal
 
 
+@dataclass(frozen=True)
+class Price:
+    model: str
+    service_tier: str
+    valid_from: date
+    valid_to: date | None
+    short: Rates
+    long_context_threshold: int | None
+    long: Rates | None  # None: a call above the threshold has no price (unknown cost)
+
+
+def _optional(text: str) -> Decimal | None:
+    return Decimal(text) if text.strip() else None
+
+
 def load_prices(path: Path = PRICES_CSV) -> list[Price]:
+    prices = []
     with path.open(newline="") as handle:
-        return [
-            Price(
-                row["model"],
-                date.fromisoformat(row["valid_from"]),
-                date.fromisoformat(row["valid_to"]) if row["valid_to"] else None,
-                Decimal(row["input_usd_per_1m"]),
+        for row in csv.DictReader(handle):
+            short_input = Decimal(row["input_usd_per_1m"])
+            short = Rates(
+                short_input,
                 Decimal(row["cached_input_usd_per_1m"]),
+                _optional(row["cache_write_input_usd_per_1m"]) or short_input,
                 Decimal(row["output_usd_per_1m"]),
             )
-            for row in csv.DictReader(handle)
-        ]
+            long_input = _optional(row["long_context_input_usd_per_1m"])
+            long = None
+            if long_input is not None:
+                long = Rates(
+                    long_input,
+                    Decimal(row["long_context_cached_input_usd_per_1m"]),
+                    _optional(row["long_context_cache_write_input_usd_per_1m"]) or long_input,
+                    Decimal(row["long_context_output_usd_per_1m"]),
+                )
+            threshold = row["long_context_threshold_tokens"].strip()
+            prices.append(
+                Price(
+                    row["model"],
+                    row["service_tier"],
+                    date.fromisoformat(row["valid_from"]),
+                    date.fromisoformat(row["valid_to"]) if row["valid_to"] else None,
+                    short,
+                    int(threshold) if threshold else None,
+                    long,
+                )
+            )
+    return prices
 
 
-def price_for(prices: list[Price], model: str, utc_day: date) -> Price | None:
+def billed_tier(reported: str | None) -> str:
+    """The tier a call is priced at: as the response reported it, NULL or empty as default,
+    and `fast` (gpt-6.1's name) as priority."""
+    tier = (reported or "").strip().lower() or "default"
+    return "priority" if tier == "fast" else tier
+
+
+def price_for(
+    prices: list[Price], model: str, utc_day: date, tier: str = "default"
+) -> Price | None:
     def in_force(name: str) -> Price | None:
         for price in prices:
             in_window = price.valid_to is None or utc_day < price.valid_to
-            if price.model == name and price.valid_from <= utc_day and in_window:
+            if (
+                price.model == name
+                and price.service_tier == tier
+                and price.valid_from <= utc_day
+                and in_window
+            ):
                 return price
         return None
 
@@ -76,8 +125,12 @@ class Step:
     model: str
     input_tokens: int
     cached_tokens: int
+    cache_write_tokens: int
     output_tokens: int
-    costs: tuple[Decimal, Decimal, Decimal] | None  # uncached input, cached input, output
+    service_tier: str
+    is_long_context: bool
+    # uncached input, cached input, cache-write input, output
+    costs: tuple[Decimal, Decimal, Decimal, Decimal] | None
 
 
 def model_family(model: str) -> str:
@@ -125,16 +178,39 @@ class Reference:
                 tokens_in = tokens_in or 0
                 tokens_out = tokens_out or 0
                 cached = row[f"{step}_cached_tokens"] or 0
+                written = row.get(f"{step}_cache_write_tokens") or 0
+                tier = billed_tier(row.get(f"{step}_service_tier"))
                 utc_day = row["created_at"].astimezone(ZoneInfo("UTC")).date()
-                price = price_for(self.prices, model, utc_day)
+                price = price_for(self.prices, model, utc_day, tier)
+                # Long context is decided per call, on its own input tokens.
+                is_long = bool(
+                    price is not None
+                    and price.long_context_threshold is not None
+                    and tokens_in > price.long_context_threshold
+                )
+                rates = None if price is None else (price.long if is_long else price.short)
                 costs = None
-                if price is not None and counts_known:
+                if rates is not None and counts_known:
                     costs = (
-                        (tokens_in - cached) * price.input_per_1m / MILLION,
-                        cached * price.cached_per_1m / MILLION,
-                        tokens_out * price.output_per_1m / MILLION,
+                        (tokens_in - cached - written) * rates.input_per_1m / MILLION,
+                        cached * rates.cached_per_1m / MILLION,
+                        written * rates.cache_write_per_1m / MILLION,
+                        tokens_out * rates.output_per_1m / MILLION,
                     )
-                result.append(Step(row, step, model, tokens_in, cached, tokens_out, costs))
+                result.append(
+                    Step(
+                        row,
+                        step,
+                        model,
+                        tokens_in,
+                        cached,
+                        written,
+                        tokens_out,
+                        tier,
+                        is_long,
+                        costs,
+                    )
+                )
         return result
 
     # ------------------------------------------------------------------ marts
@@ -146,16 +222,25 @@ class Reference:
         result = {}
         for key, steps in groups.items():
             priced = [s.costs for s in steps if s.costs is not None]
-            parts = [sum(c[i] for c in priced) if priced else None for i in range(3)]
+            parts = [sum(c[i] for c in priced) if priced else None for i in range(4)]
             result[key] = {
                 "model_family": model_family(key[2]),
                 "requests": len(steps),
                 "input_tokens": sum(s.input_tokens for s in steps),
                 "cached_input_tokens": sum(s.cached_tokens for s in steps),
+                "cache_write_input_tokens": sum(s.cache_write_tokens for s in steps),
                 "output_tokens": sum(s.output_tokens for s in steps),
+                "default_tier_requests": sum(1 for s in steps if s.service_tier == "default"),
+                "flex_tier_requests": sum(1 for s in steps if s.service_tier == "flex"),
+                "priority_tier_requests": sum(1 for s in steps if s.service_tier == "priority"),
+                "other_tier_requests": sum(
+                    1 for s in steps if s.service_tier not in ("default", "flex", "priority")
+                ),
+                "long_context_requests": sum(1 for s in steps if s.is_long_context),
                 "input_cost_usd": parts[0],
                 "cached_input_cost_usd": parts[1],
-                "output_cost_usd": parts[2],
+                "cache_write_input_cost_usd": parts[2],
+                "output_cost_usd": parts[3],
                 "total_cost_usd": sum(sum(c) for c in priced) if priced else None,
                 "unpriced_requests": sum(1 for s in steps if s.costs is None),
             }
