@@ -32,39 +32,70 @@ _RAW_PRICED_STEPS = (
     steps as (
         select request_date, user_id, log_id, 'sql' as step,
                coalesce(sql_model, '(unknown)') as model,
+               sql_service_tier as reported_tier,
                coalesce(sql_input_tokens, 0) as input_tokens,
                coalesce(sql_cached_tokens, 0) as cached_tokens,
+               coalesce(sql_cache_write_tokens, 0) as cache_write_tokens,
                coalesce(sql_output_tokens, 0) as output_tokens,
                sql_input_tokens is not null and sql_output_tokens is not null as counts_known
         from requests
         where sql_model is not null or sql_input_tokens is not null or sql_output_tokens is not null
         union all
         select request_date, user_id, log_id, 'response', coalesce(response_model, '(unknown)'),
+               response_service_tier,
                coalesce(response_input_tokens, 0), coalesce(response_cached_tokens, 0),
-               coalesce(response_output_tokens, 0),
+               coalesce(response_cache_write_tokens, 0), coalesce(response_output_tokens, 0),
                response_input_tokens is not null and response_output_tokens is not null
         from requests
         where response_model is not null or response_input_tokens is not null
            or response_output_tokens is not null
     ),
+    billed as (
+        -- The tier that served the call (not reported: default; gpt-6.1's `fast`: priority).
+        select *,
+               case lower(trim(coalesce(reported_tier, '')))
+                   when '' then 'default' when 'fast' then 'priority'
+                   else lower(trim(reported_tier)) end as tier
+        from steps
+    ),
+    matched as (
+        -- The price row in force for the model and tier: its own, else its snapshot base's.
+        select s.*, p.input_usd_per_1m, p.cached_input_usd_per_1m,
+               coalesce(p.cache_write_input_usd_per_1m, p.input_usd_per_1m) as write_usd_per_1m,
+               p.output_usd_per_1m, p.long_context_input_usd_per_1m as long_input_usd_per_1m,
+               p.long_context_cached_input_usd_per_1m as long_cached_usd_per_1m,
+               coalesce(p.long_context_cache_write_input_usd_per_1m,
+                        p.long_context_input_usd_per_1m) as long_write_usd_per_1m,
+               p.long_context_output_usd_per_1m as long_output_usd_per_1m,
+               -- Long context is decided per call: its input above the threshold.
+               coalesce(s.input_tokens > p.long_context_threshold_tokens, false) as is_long
+        from billed as s
+        left join lateral (
+            select * from {internal}.token_prices as candidate
+            where candidate.service_tier = s.tier
+              and s.request_date >= candidate.valid_from
+              and (candidate.valid_to is null or s.request_date < candidate.valid_to)
+              and (candidate.model = s.model or candidate.model
+                   = regexp_replace(s.model, '-[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$', ''))
+            order by candidate.model = s.model desc
+            limit 1
+        ) as p on true
+    ),
     priced as (
-        select s.*,
+        select m.*,
                -- A step without both token counts has an unknown cost (NULL), never 0.
-               case when s.counts_known then
-               ((s.input_tokens - s.cached_tokens)
-                    * coalesce(e.input_usd_per_1m, b.input_usd_per_1m)
-                + s.cached_tokens
-                    * coalesce(e.cached_input_usd_per_1m, b.cached_input_usd_per_1m)
-                + s.output_tokens * coalesce(e.output_usd_per_1m, b.output_usd_per_1m))
-               / 1000000.0 end as cost_usd
-        from steps as s
-        left join {internal}.token_prices as e
-          on e.model = s.model and s.request_date >= e.valid_from
-         and (e.valid_to is null or s.request_date < e.valid_to)
-        left join {internal}.token_prices as b
-          on e.model is null and b.model <> s.model
-         and b.model = regexp_replace(s.model, '-[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$', '')
-         and s.request_date >= b.valid_from and (b.valid_to is null or s.request_date < b.valid_to)
+               case when m.counts_known and not m.is_long then
+               ((m.input_tokens - m.cached_tokens - m.cache_write_tokens) * m.input_usd_per_1m
+                + m.cached_tokens * m.cached_input_usd_per_1m
+                + m.cache_write_tokens * m.write_usd_per_1m
+                + m.output_tokens * m.output_usd_per_1m) / 1000000.0
+               when m.counts_known then
+               ((m.input_tokens - m.cached_tokens - m.cache_write_tokens) * m.long_input_usd_per_1m
+                + m.cached_tokens * m.long_cached_usd_per_1m
+                + m.cache_write_tokens * m.long_write_usd_per_1m
+                + m.output_tokens * m.long_output_usd_per_1m) / 1000000.0
+               end as cost_usd
+        from matched as m
     )
 """
 )

@@ -68,6 +68,10 @@ LOG_COLUMNS_SQL = """
     response_input_tokens,
     response_output_tokens,
     response_cached_tokens,
+    sql_service_tier,
+    response_service_tier,
+    sql_cache_write_tokens,
+    response_cache_write_tokens,
     (created_at at time zone 'UTC')::date as created_date
 """
 

@@ -123,11 +123,13 @@ def generated_rows(rng: random.Random, users: list[uuid.UUID]) -> list[dict[str,
 
 
 def seed_prices() -> dict[str, tuple[Decimal, Decimal, Decimal]]:
-    """Prices in force today (read from the seed file, not from the warehouse)."""
+    """Default-tier prices in force today (read from the seed file, not from the warehouse):
+    the generated rows report no service tier."""
     prices = {}
     with (database.PROJECT_ROOT / "seeds" / "token_prices.csv").open() as handle:
         for row in csv.DictReader(handle):
-            if not row["valid_to"] and date.fromisoformat(row["valid_from"]) <= today():
+            in_force = not row["valid_to"] and date.fromisoformat(row["valid_from"]) <= today()
+            if in_force and row["service_tier"] == "default":
                 prices[row["model"]] = tuple(
                     Decimal(row[key])
                     for key in ("input_usd_per_1m", "cached_input_usd_per_1m", "output_usd_per_1m")

@@ -181,6 +181,70 @@ def test_marts_match_an_independent_computation_after_full_and_incremental_build
     assert_all_marts_match(fresh_db, rows + late + new_day, date(2025, 6, 13))
 
 
+# Billing modes (issue 18): models with tier, cache-write and long-context prices, around the
+# day the seed's tier prices start (2026-10-12 UTC).
+BILLING_MODELS = ["gpt-5.4", "gpt-5.6-terra", "gpt-5.6", "gpt-5-mini", "gpt-4.1-mini", "o3", None]
+REPORTED_TIERS = [None, None, "", "default", "flex", "priority", "fast", " Priority ", "scale"]
+LONG_INPUTS = [271_999, 272_000, 272_001, 300_000, 900_000]
+
+
+def with_billing_modes(rng: random.Random, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same rows with tiers as responses report them (`fast`, odd case, an unknown name),
+    cache writes (part of the input, beside the cached tokens) and calls just under, at and
+    above the long-context threshold."""
+    for row in rows:
+        for step in ("sql", "response"):
+            row[f"{step}_model"] = rng.choice(BILLING_MODELS)
+            row[f"{step}_service_tier"] = rng.choice(REPORTED_TIERS)
+            tokens_in = row[f"{step}_input_tokens"]
+            if tokens_in is not None and rng.random() < 0.15:
+                tokens_in = rng.choice(LONG_INPUTS)
+                row[f"{step}_input_tokens"] = tokens_in
+                row[f"{step}_cached_tokens"] = rng.randint(0, tokens_in // 2)
+            cached = row[f"{step}_cached_tokens"]
+            row[f"{step}_cache_write_tokens"] = (
+                None
+                if tokens_in is None or rng.random() < 0.3
+                else rng.randint(0, tokens_in - cached)
+            )
+    return rows
+
+
+def test_marts_price_every_billing_mode_like_an_independent_computation(fresh_db):
+    rng = random.Random(20261012)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(10)]
+    days = [date(2026, 10, d) for d in range(9, 14)]
+    rows = with_billing_modes(rng, varied_rows(rng, users, days, per_day=80))
+    insert(fresh_db, rows)
+    as_of = date(2026, 10, 13)
+    run_dbt(fresh_db, "build", "--full-refresh", "--vars", dbt_vars(as_of))
+    reference = Reference(rows, TIMEZONE, as_of)
+    expected = reference.daily_token_cost()
+    assert_mart_matches(fresh_db, "fct_daily_token_cost", expected)
+    assert_mart_matches(fresh_db, "fct_daily_user_usage", reference.daily_user_usage())
+    # The data exercises what it claims to: every billing mode is present and priced somewhere.
+    totals = {
+        column: sum(row[column] for row in expected.values())
+        for column in (
+            "flex_tier_requests",
+            "priority_tier_requests",
+            "other_tier_requests",
+            "long_context_requests",
+            "cache_write_input_tokens",
+            "unpriced_requests",
+        )
+    }
+    assert all(totals.values()), totals
+    assert sum(row["cache_write_input_cost_usd"] or 0 for row in expected.values()) > 0
+
+    late = with_billing_modes(rng, varied_rows(rng, users, [date(2026, 10, 12)], per_day=30))
+    insert(fresh_db, late)
+    run_dbt(fresh_db, "build", "--vars", dbt_vars(as_of))
+    reference = Reference(rows + late, TIMEZONE, as_of)
+    assert_mart_matches(fresh_db, "fct_daily_token_cost", reference.daily_token_cost())
+    assert_mart_matches(fresh_db, "fct_daily_user_usage", reference.daily_user_usage())
+
+
 def test_bi_role_reads_marts_but_not_raw_or_internal_models(fresh_db):
     rng = random.Random(5)
     rows = varied_rows(rng, [uuid.uuid4()], [date(2025, 6, 12)], per_day=20)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,20 @@ def copy_of_project(destination: Path) -> Path:
     return destination
 
 
+COST_MARTS = ("fct_daily_token_cost", "fct_daily_user_usage")
+
+
+def days_rebuilt_before_start(dbt_output: str, mart: str) -> tuple[date | None, list[date]]:
+    """The start date and the extra days a cost mart said it rebuilt (macros/repriced_days.sql
+    logs `<relation>: rebuilding N day(s) before <start>: <days>`); (None, []) if none."""
+    pattern = rf'{mart}"?: rebuilding \d+ day\(s\) before (\S+): ([0-9, -]+)'
+    found = re.search(pattern, dbt_output)
+    if found is None:
+        return None, []
+    days = [date.fromisoformat(day.strip()) for day in found.group(2).split(",")]
+    return date.fromisoformat(found.group(1)), days
+
+
 def test_a_price_added_or_corrected_reprices_all_history(fresh_db, tmp_path):
     """Before: only the last lookback_days days were repriced after a seed edit."""
     zone = "UTC"
@@ -101,13 +116,13 @@ def test_a_price_added_or_corrected_reprices_all_history(fresh_db, tmp_path):
     seed = project / "seeds" / "token_prices.csv"
     assert_marts_match(fresh_db, Reference(rows, zone, today_in(zone), prices_csv=seed))
 
-    # A model that had no price gets one from a past valid_from, and a typo is corrected.
+    # A model that had no price gets one from a past valid_from, and a typo is corrected in
+    # the base model's row, which also prices its dated snapshot.
     text = seed.read_text()
-    assert "gpt-4o-mini,2024-07-18,,0.15,0.075,0.60," in text
-    text = text.replace(
-        "gpt-4o-mini,2024-07-18,,0.15,0.075,0.60,", "gpt-4o-mini,2024-07-18,,0.17,0.08,0.66,"
-    )
-    text += "mystery-model-1,2020-01-01,,3.00,1.50,12.00,test: a price added later\n"
+    old_row = "gpt-4o-mini,default,2024-07-18,,0.15,0.075,,0.60,"
+    assert old_row in text
+    text = text.replace(old_row, "gpt-4o-mini,default,2024-07-18,,0.17,0.08,,0.66,")
+    text += "mystery-model-1,default,2020-01-01,,3.00,1.50,,12.00,,,,,,test: a price added\n"
     seed.write_text(text)
     run_dbt(fresh_db, "build", "--vars", variables, project_dir=project)
     reference = Reference(rows, zone, today_in(zone), prices_csv=seed)
@@ -116,6 +131,59 @@ def test_a_price_added_or_corrected_reprices_all_history(fresh_db, tmp_path):
     costs = read_mart(fresh_db, "fct_daily_token_cost")
     assert any(key[0] == old_day and key[2] == "mystery-model-1" and row["total_cost_usd"]
                for key, row in costs.items()), "the oldest day was not repriced"  # fmt: skip
+
+
+def test_a_seed_edit_reprices_only_the_days_that_used_the_edited_price(fresh_db, tmp_path):
+    """Issue 19: a price cut from a date in the past rebuilds exactly the older days that used
+    it (and the lookback), a run with nothing changed rebuilds only the lookback, and a run
+    that died after the seed load is finished by the next plain run."""
+    zone = "America/New_York"  # request days (New York) are not pricing days (UTC)
+    rng = random.Random(1919)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(6)]
+    as_of = today_in(zone)
+    days = last_days(16)
+    rows = rows_until_now(rng, users, days, per_day=30)
+    insert(fresh_db, rows)
+    project = copy_of_project(tmp_path / "project")
+    seed = project / "seeds" / "token_prices.csv"
+    variables = dbt_vars(zone, as_of)
+    build_models(fresh_db, "--full-refresh", "--vars", variables, project_dir=project)
+
+    unchanged = run_dbt(fresh_db, "build", "--vars", variables, project_dir=project)
+    for mart in COST_MARTS:
+        assert days_rebuilt_before_start(unchanged.stdout, mart) == (None, []), mart
+
+    # o3 gets a new price from a UTC day ten days ago: its old row now ends there.
+    cut = days[-10]
+    text = seed.read_text()
+    old_row = "o3,default,2025-06-10,,2.00,0.50,,8.00,"
+    assert old_row in text
+    text = text.replace(old_row, f"o3,default,2025-06-10,{cut},2.00,0.50,,8.00,")
+    text += f"o3,default,{cut},,1.60,0.40,,6.40,,,,,,test: a price cut\n"
+    seed.write_text(text)
+    # The independent mapping of pricing days to request days: the New York day of every row
+    # that used o3 on a UTC day on or after the cut.
+    touched = {
+        row["created_at"].astimezone(ZoneInfo(zone)).date()
+        for row in rows
+        if row["created_at"].date() >= cut and "o3" in (row["sql_model"], row["response_model"])
+    }
+    # A run that dies after loading the seed (as if killed before the cost marts)...
+    run_dbt(fresh_db, "seed", "--vars", variables, project_dir=project)
+    # ...is finished by the next plain run.
+    repriced = run_dbt(fresh_db, "build", "--vars", variables, project_dir=project)
+    for mart in COST_MARTS:
+        start, extra = days_rebuilt_before_start(repriced.stdout, mart)
+        assert start is not None, f"{mart} rebuilt no day before the lookback"
+        assert len(extra) >= 5, f"{mart}: the price cut should reach days before the lookback"
+        assert extra == sorted(day for day in touched if day < start), mart
+        assert all(day >= cut - timedelta(days=1) for day in extra), mart
+    assert_marts_match(fresh_db, Reference(rows, zone, as_of, prices_csv=seed))
+
+    again = run_dbt(fresh_db, "build", "--vars", variables, project_dir=project)
+    for mart in COST_MARTS:
+        assert days_rebuilt_before_start(again.stdout, mart) == (None, []), mart
+    assert_marts_match(fresh_db, Reference(rows, zone, as_of, prices_csv=seed))
 
 
 def test_an_erased_user_leaves_every_per_user_mart_and_every_rebuilt_day(fresh_db):

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from conftest import connect, run_dbt, scratch_database
 from reference_marts import Reference
-from test_marts import insert, varied_rows
+from test_marts import insert, varied_rows, with_billing_modes
 from test_marts_over_time import (
     DAILY_MARTS_WITHOUT_USERS,
     LOOKBACK_DAYS,
@@ -257,6 +257,8 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
         rng, users[1:], [d for d in days if d not in (only_theirs, old_only_theirs)], per_day=35
     )
     rows += rows_until_now(rng, users[:1], days, per_day=6)
+    # Every billing mode (tiers, cache writes, long-context calls) on both engines.
+    rows = with_billing_modes(rng, rows)
     insert(parity_db, rows)
     variables = dbt_vars(zone, today_in(zone))
     build_postgres(parity_db, project, "--full-refresh", "--vars", variables)
@@ -272,7 +274,7 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     erased = users[0]
     old_day = last_days(10, zone)[0]
     assert any(row["user_id"] == erased and row["created_at"].date() == old_day for row in rows)
-    late = rows_until_now(rng, users[1:], [days[-3], days[-1]], per_day=25)
+    late = with_billing_modes(rng, rows_until_now(rng, users[1:], [days[-3], days[-1]], per_day=25))
     insert(parity_db, late)
     skewed = varied_rows(rng, users[1:], [today_in(zone) + timedelta(days=3)], per_day=1)
     insert(parity_db, skewed)
@@ -307,12 +309,9 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     assert any(row["created_at"] < purged_before for row in remaining)
     seed = project / "seeds" / "token_prices.csv"
     text = seed.read_text()
-    assert "gpt-4o-mini,2024-07-18,,0.15,0.075,0.60," in text
-    seed.write_text(
-        text.replace(
-            "gpt-4o-mini,2024-07-18,,0.15,0.075,0.60,", "gpt-4o-mini,2024-07-18,,0.17,0.08,0.66,"
-        )
-    )
+    old_row = "gpt-4o-mini,default,2024-07-18,,0.15,0.075,,0.60,"
+    assert old_row in text
+    seed.write_text(text.replace(old_row, "gpt-4o-mini,default,2024-07-18,,0.17,0.08,,0.66,"))
     build_postgres(parity_db, project, "--vars", variables)
     land_and_build(spark, parity_db, project, "--vars", variables)
     oldest_landed = spark.sql("select min(created_at) from chat_telemetry_raw.chat_telemetry_log")
