@@ -26,13 +26,14 @@ BENCH_DAYS ?= 30
 BENCH_SPARK_ROWS ?= 200000
 
 .PHONY: help venv venv-spark spark-build test-spark bench-spark db-up db-down db-url psql bootstrap lint format test test-slow pytest dbt-check demo \
-        simulate dbt-build summary report bench bench-tiny clean
+        simulate dbt-build summary report bench bench-tiny prices-check clean
 
 help:
 	@echo "make demo      run the main job (embedded Postgres unless PG* is set)"
 	@echo "make test      lint + pytest + dbt build against a real Postgres"
 	@echo "make bench     writer and dbt benchmarks (BENCH_ROWS=$(BENCH_ROWS))"
 	@echo "make report    write the HTML dashboard from the marts"
+	@echo "make prices-check   the price seed against the pinned genai-prices (a report)"
 	@echo "make spark-build | test-spark | bench-spark   the same marts on Spark (Java 17)"
 	@echo "make db-up | db-down | db-url | psql | bootstrap | lint | format | clean"
 
@@ -111,6 +112,10 @@ simulate: $(STAMP)
 dbt-build: $(STAMP)
 	$(WITH_DB) $(BIN)/dbt build --full-refresh
 	$(WITH_DB) $(BIN)/dbt docs generate --quiet
+
+# The price seed against the pinned genai-prices: a report to review, never a failure.
+prices-check: $(STAMP)
+	$(PY) -m chat_telemetry prices check
 
 summary: $(STAMP)
 	@$(PY) -m chat_telemetry summary

@@ -63,3 +63,37 @@
     + {{ prefix }}cache_write_input_tokens * {{ prefix }}cache_write_input_usd_per_1m
     + {{ prefix }}output_tokens * {{ prefix }}output_usd_per_1m
 {%- endmacro %}
+
+{#-
+    Spark: decimal arithmetic keeps at most 38 digits and, past that, cuts the scale (down to
+    6) instead of failing, so tokens x a 6-decimal price / 1e6 on wide types loses the digits
+    below 1e-9 USD that 4-decimal prices (flex cached rates such as 0.0125) have. Narrow,
+    exact operand types keep every digit: token counts below 1e18 (decimal(18, 0)), prices
+    below 10,000 USD per 1M with 6 decimals (decimal(10, 6)); the quotient has scale 14.
+-#}
+{% macro spark_usd_of_tokens(tokens, usd_per_1m) -%}
+    cast(
+        cast({{ tokens }} as decimal(18, 0)) * cast({{ usd_per_1m }} as decimal(10, 6))
+        / cast(1000000 as decimal(7, 0))
+        as {{ type_usd() }}
+    )
+{%- endmacro %}
+
+{% macro spark__uncached_input_cost_usd(input_tokens, cached_tokens, cache_write_tokens, input_usd_per_1m) -%}
+    {{ spark_usd_of_tokens(
+        '(' ~ input_tokens ~ ' - ' ~ cached_tokens ~ ' - ' ~ cache_write_tokens ~ ')',
+        input_usd_per_1m
+    ) }}
+{%- endmacro %}
+
+{% macro spark__cached_input_cost_usd(cached_tokens, cached_input_usd_per_1m) -%}
+    {{ spark_usd_of_tokens(cached_tokens, cached_input_usd_per_1m) }}
+{%- endmacro %}
+
+{% macro spark__cache_write_input_cost_usd(cache_write_tokens, cache_write_input_usd_per_1m) -%}
+    {{ spark_usd_of_tokens(cache_write_tokens, cache_write_input_usd_per_1m) }}
+{%- endmacro %}
+
+{% macro spark__output_cost_usd(output_tokens, output_usd_per_1m) -%}
+    {{ spark_usd_of_tokens(output_tokens, output_usd_per_1m) }}
+{%- endmacro %}

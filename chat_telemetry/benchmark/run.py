@@ -8,14 +8,17 @@ Everything runs in one scratch database (`chat_telemetry_bench` on the embedded 
 from __future__ import annotations
 
 import argparse
+import csv
 import gc
 import json
 import logging
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -243,23 +246,120 @@ def measure_writer_memory(count: int, answer_bytes: int = 1_000_000) -> dict[str
 # ------------------------------------------------------------------ loading and dbt
 
 
-def dbt(connection: database.Connection, *arguments: str) -> tuple[float, float]:
+def dbt(
+    connection: database.Connection, *arguments: str, project: Path = database.PROJECT_ROOT
+) -> tuple[float, float]:
     """Run dbt; (wall-clock seconds, dbt's own elapsed seconds without start-up and parsing)."""
     environ = dict(os.environ)
     environ.update(connection.env())
-    environ["DBT_PROFILES_DIR"] = str(database.PROJECT_ROOT)
-    target = database.PROJECT_ROOT / "target" / "bench"
+    environ["DBT_PROFILES_DIR"] = str(project)
+    target = project / "target" / "bench"
     environ["DBT_TARGET_PATH"] = str(target)
     command = [str(Path(sys.executable).with_name("dbt")), *arguments]
     started = time.perf_counter()
-    result = subprocess.run(
-        command, cwd=database.PROJECT_ROOT, env=environ, capture_output=True, text=True
-    )
+    result = subprocess.run(command, cwd=project, env=environ, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(arguments)} failed:\n{result.stdout[-4000:]}")
     elapsed = json.loads((target / "run_results.json").read_text())["elapsed_time"]
     return seconds, float(elapsed)
+
+
+def model_seconds(project: Path = database.PROJECT_ROOT) -> dict[str, float]:
+    """Seconds per model (hooks included) of the last `dbt` call, slowest first."""
+    results = json.loads((project / "target" / "bench" / "run_results.json").read_text())
+    times = {
+        entry["unique_id"].rsplit(".", 1)[-1]: round(float(entry["execution_time"]), 3)
+        for entry in results["results"]
+        if entry["unique_id"].startswith("model.")
+    }
+    return dict(sorted(times.items(), key=lambda item: -item[1]))
+
+
+# The seed-edit step: one model's price changes from ten days back (a cut of 20%).
+EDITED_MODEL = "gpt-4.1-mini"
+EDITED_DAYS_BACK = 10
+COST_MARTS = ("fct_daily_token_cost", "fct_daily_user_usage")
+
+
+def project_copy(destination: Path) -> Path:
+    """A copy of the dbt project whose seed the benchmark edits (never the checkout's)."""
+    root = database.PROJECT_ROOT
+    for folder in ("models", "macros", "seeds", "tests", "analyses"):
+        shutil.copytree(root / folder, destination / folder)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(root / name, destination / name)
+    return destination
+
+
+def cut_price(seed: Path, model: str, from_day: date) -> None:
+    """Close the model's open default-tier row on `from_day` and add one 20% cheaper."""
+    with seed.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields = list(reader.fieldnames or [])
+        rows = list(reader)
+    price_columns = [name for name in fields if name.endswith("_usd_per_1m")]
+    current = [
+        row
+        for row in rows
+        if row["model"] == model and row["service_tier"] == "default" and not row["valid_to"]
+    ]
+    if len(current) != 1:
+        raise RuntimeError(f"{seed}: expected one open default row of {model}")
+    current[0]["valid_to"] = from_day.isoformat()
+    cheaper = dict(current[0], valid_from=from_day.isoformat(), valid_to="", source="bench cut")
+    for name in price_columns:
+        if cheaper[name]:
+            cheaper[name] = str(Decimal(cheaper[name]) * Decimal("0.8"))
+    with seed.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fields)
+        writer.writeheader()
+        writer.writerows([*rows, cheaper])
+
+
+def read_cost_marts(conninfo: str) -> dict[str, list[tuple[Any, ...]]]:
+    with psycopg.connect(conninfo) as connection:
+        return {
+            mart: _normalise(connection.execute(f"select * from analytics.{mart}").fetchall())
+            for mart in COST_MARTS
+        }
+
+
+def measure_seed_edit(
+    connection: database.Connection, new_day: date, full_elapsed_s: float
+) -> dict[str, Any]:
+    """A price edit from ten days back, then the scheduled run, checked against a full
+    rebuild with the same seed (the marts must be identical, row for row)."""
+    conninfo = connection.conninfo()
+    with tempfile.TemporaryDirectory() as folder:
+        project = project_copy(Path(folder) / "project")
+        cut_price(
+            project / "seeds" / "token_prices.csv",
+            EDITED_MODEL,
+            new_day - timedelta(days=EDITED_DAYS_BACK),
+        )
+        seed_s, _ = dbt(connection, "seed", project=project)
+        run_s, run_elapsed = dbt(connection, "run", project=project)
+        per_model = model_seconds(project)
+        scheduled = read_cost_marts(conninfo)
+        dbt(connection, "run", "--full-refresh", project=project)
+        rebuilt = read_cost_marts(conninfo)
+        if scheduled != rebuilt:
+            differing = [mart for mart in COST_MARTS if scheduled[mart] != rebuilt[mart]]
+            raise AssertionError(f"after the seed edit, {differing} differ from a full rebuild")
+    # Back to the checkout's seed and marts for what follows.
+    dbt(connection, "seed")
+    dbt(connection, "run")
+    return {
+        "model": EDITED_MODEL,
+        "days_back": EDITED_DAYS_BACK,
+        "seed_s": round(seed_s, 2),
+        "run_s": round(run_s, 2),
+        "run_dbt_elapsed_s": round(run_elapsed, 2),
+        "share_of_full_dbt_elapsed": round(run_elapsed / full_elapsed_s, 3),
+        "matches_full_rebuild": True,
+        "model_s": per_model,
+    }
 
 
 def _normalise(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -388,7 +488,7 @@ def run(
     )
 
     dbt(connection, "seed", "--full-refresh")
-    scaling = []
+    scaling: list[dict[str, Any]] = []
     loaded = 0
     days_loaded = 0
     for share in (0.1, 0.3, 1.0):
@@ -401,6 +501,7 @@ def run(
         full_s, full_elapsed = dbt(connection, "run", "--full-refresh")
         # A scheduled run with no new rows: what the lookback costs at this history size.
         again_s, again_elapsed = dbt(connection, "run")
+        no_new_rows_models = model_seconds()
         scaling.append(
             {
                 "rows": loaded,
@@ -408,6 +509,7 @@ def run(
                 "full_build_dbt_elapsed_s": round(full_elapsed, 2),
                 "incremental_no_new_rows_s": round(again_s, 2),
                 "incremental_no_new_rows_dbt_elapsed_s": round(again_elapsed, 2),
+                "no_new_rows_model_s": no_new_rows_models,
             }
         )
     full_build_s = scaling[-1]["full_build_s"]
@@ -417,7 +519,10 @@ def run(
     added, late_count = write_new_day(conninfo, new_day, writer)
     _log(f"added {added:,} rows ({late_count:,} late); incremental build")
     incremental_build_s, incremental_elapsed_s = dbt(connection, "run")
+    incremental_models = model_seconds()
     incremental_test_s, _ = dbt(connection, "test")
+    _log(f"seed edit: {EDITED_MODEL} from {EDITED_DAYS_BACK} days back; scheduled run")
+    seed_edit = measure_seed_edit(connection, end_date + timedelta(days=1), full_elapsed_s)
 
     _log("reports: raw versus marts")
     # The windowed marts end on today (their default as_of_date); the new day is yesterday.
@@ -443,7 +548,9 @@ def run(
             "incremental_share_of_full_dbt_elapsed": round(
                 incremental_elapsed_s / full_elapsed_s, 3
             ),
+            "incremental_model_s": incremental_models,
             "scaling": scaling,
+            "seed_edit": seed_edit,
         },
         "queries": queries,
         "total_s": round(time.perf_counter() - total_started, 1),
@@ -483,6 +590,20 @@ def print_table(results: dict[str, Any]) -> None:
         f"[{dbt_results['incremental_share_of_full_dbt_elapsed']:.0%}]"
     )
     print(f"  tests after the incremental build: {dbt_results['incremental_test_s']}s")
+    edit = dbt_results["seed_edit"]
+    print(
+        f"  seed edit ({edit['model']} from {edit['days_back']} days back): dbt seed "
+        f"{edit['seed_s']}s, scheduled run {edit['run_s']}s [{edit['run_dbt_elapsed_s']}s] = "
+        f"{edit['share_of_full_dbt_elapsed']:.0%} of the full build [dbt time]; same marts as "
+        "a full rebuild"
+    )
+    print(
+        "  slowest models of the scheduled run after the new day (s): "
+        + ", ".join(
+            f"{name} {seconds}"
+            for name, seconds in list(dbt_results["incremental_model_s"].items())[:6]
+        )
+    )
     print()
     print(f"{'report':40} {'raw ms':>10} {'mart ms':>10} {'speedup':>9}")
     for query in results["queries"]:

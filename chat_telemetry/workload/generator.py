@@ -38,6 +38,25 @@ RESPONSE_MODELS = (
     ("gpt-4o-mini", 0.22),
     ("gpt-5-mini", 0.08),
 )
+# Billing modes (how OpenAI bills a call besides its tokens; the price seed has each). A
+# response call moves to a newer model from its release on: gpt-5.6-terra writes part of its
+# prompt to the cache (cache writes), gpt-5.4 and gpt-5.6-terra sometimes take a long
+# conversation over the 272k-token long-context threshold. A small share of calls report a
+# flex or priority service tier once the seed has tier prices (from 2026-10-12); most report
+# none (older SDK code), which the marts read as default. Drawn from a generator of their own,
+# so that the rest of the workload stays the same for a seed.
+NEWER_RESPONSE_MODELS = (
+    ("gpt-5.6-terra", date(2026, 7, 30), 0.05),
+    ("gpt-5.4", date(2026, 3, 5), 0.02),
+)
+LONG_CONTEXT_MODELS = ("gpt-5.4", "gpt-5.6-terra")
+LONG_CONTEXT_SHARE = 0.03
+LONG_CONTEXT_THRESHOLD_TOKENS = 272_000
+TIER_PRICES_FROM = date(2026, 10, 12)
+REPORTED_TIERS = ((None, 0.85), ("default", 0.10), ("flex", 0.03), ("priority", 0.02))
+FLEX_MODEL_PREFIXES = ("gpt-5", "o3", "o4-mini")
+CACHE_WRITE_MODEL_PREFIX = "gpt-5.6"
+
 # Milliseconds per output token and a fixed base per call, by model family (typical
 # published throughput of these models; the heavy tail is added separately).
 TIME_PER_OUTPUT_TOKEN_MS = {"mini": 9.0, "large": 18.0}
@@ -159,6 +178,7 @@ class WorkloadGenerator:
         self.settings = settings
         self.data = data or load()
         self.rng = random.Random(settings.seed)
+        self.billing_rng = random.Random(settings.seed * 1_000_003 + 18)
         self.users = self._make_users()
         self._user_cumulative = _cumulative([user.activity_weight for user in self.users])
         # Popular questions recur (a Zipf law over a seeded shuffle), so that SQL fingerprints
@@ -318,13 +338,60 @@ class WorkloadGenerator:
             return 0
         return max(1, round(self.rng.lognormvariate(math.log(8), 1.6)))
 
+    def _billed_model(self, model: str, day: date) -> str:
+        """The response model, moved to a newer one for a share of calls after its release."""
+        point = self.billing_rng.random()
+        for newer, released, share in NEWER_RESPONSE_MODELS:
+            if point < share and day >= released:
+                return newer
+            point -= share
+        return model
+
+    def _reported_tier(self, model: str, day: date) -> str | None:
+        """The service tier the response reports: mostly none, a few flex and priority."""
+        tiers = [tier for tier, _ in REPORTED_TIERS]
+        weights = [weight for _, weight in REPORTED_TIERS]
+        tier = self.billing_rng.choices(tiers, weights=weights, k=1)[0]
+        if tier in ("flex", "priority") and day < TIER_PRICES_FROM:
+            return None
+        if tier == "flex" and not model.startswith(FLEX_MODEL_PREFIXES):
+            return "default"  # flex is not offered for this model: served at the default tier
+        return tier
+
+    def _long_context_call(self, model: str) -> tuple[int, int] | None:
+        """(input, cached) tokens of a long conversation, now and then, on the models that
+        bill long context; None for an ordinary call."""
+        if model not in LONG_CONTEXT_MODELS or self.billing_rng.random() >= LONG_CONTEXT_SHARE:
+            return None
+        input_tokens = self.billing_rng.randint(LONG_CONTEXT_THRESHOLD_TOKENS + 1, 600_000)
+        share = self.billing_rng.choice(self.data.prefix_reuse_fractions)
+        return input_tokens, int(input_tokens * share) // 128 * 128
+
+    def _cache_write_tokens(self, model: str, input_tokens: int, cached_tokens: int) -> int:
+        """From gpt-5.6 on, part of the uncached prompt is written to the cache (128-token
+        chunks of prompts of 1,024 tokens or more), to be read by the next turn."""
+        if not model.startswith(CACHE_WRITE_MODEL_PREFIX) or input_tokens < 1024:
+            return 0
+        uncached = input_tokens - cached_tokens
+        return int(uncached * self.billing_rng.uniform(0.3, 0.9)) // 128 * 128
+
     def _respond(self, record: TelemetryRecord, model: str, answer: str) -> None:
         tokens = self.rng.choice(self.data.response_step_tokens)
+        day = record.created_at.astimezone(timezone.utc).date()
+        model = self._billed_model(model, day)
+        input_tokens, cached_tokens = tokens.input_tokens, self._cached_tokens(tokens.input_tokens)
+        long_call = self._long_context_call(model)
+        if long_call is not None:
+            input_tokens, cached_tokens = long_call
         record.response_model = model
-        record.response_input_tokens = tokens.input_tokens
+        record.response_service_tier = self._reported_tier(model, day)
+        record.response_input_tokens = input_tokens
         record.response_output_tokens = tokens.output_tokens
-        record.response_cached_tokens = self._cached_tokens(tokens.input_tokens)
-        total, first_token = self._call_ms(model, tokens.input_tokens, tokens.output_tokens)
+        record.response_cached_tokens = cached_tokens
+        record.response_cache_write_tokens = self._cache_write_tokens(
+            model, input_tokens, record.response_cached_tokens
+        )
+        total, first_token = self._call_ms(model, input_tokens, tokens.output_tokens)
         record.response_generation_duration_ms = total
         before_response = (record.nl_to_sql_duration_ms or 0) + (
             record.sql_execution_duration_ms or 0

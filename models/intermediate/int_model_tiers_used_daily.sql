@@ -2,7 +2,22 @@
 -- used. Small (days x models x tiers) and incremental, so it outlives a retention purge: it is
 -- what the prices are matched for (int_token_prices_matched) and how a price change on a UTC
 -- pricing day is traced to the request days (reporting time zone) that must be repriced.
+--
+-- Built afresh (first run after an upgrade, or a full refresh), it also takes the keys of the
+-- token sums already built, which outlive a purge of the raw rows; it cannot ref() them (they
+-- depend on this model), so it looks the table up by name.
 {{ config(**daily_incremental_config()) }}
+
+{%- set kept_sums = none -%}
+{%- if execute and not is_incremental() -%}
+    {%- set kept_sums = adapter.get_relation(
+        database=this.database, schema=this.schema, identifier='int_token_usage_aggregated_daily'
+    ) -%}
+{%- endif -%}
+{%- if kept_sums is not none -%}
+    {%- set kept_columns = adapter.get_columns_in_relation(kept_sums) | map(attribute='name')
+        | map('lower') | list -%}
+{%- endif %}
 
 with
 
@@ -50,13 +65,43 @@ steps_used as (
         )
 ),
 
+{%- if kept_sums is not none %}
+
+kept_steps as (
+    {%- for step in ['sql', 'response'] %}
+    select
+        request_date,
+        pricing_date,
+        coalesce({{ step }}_model, '(unknown)') as model,
+        {%- if (step ~ '_service_tier') in kept_columns %}
+        coalesce({{ step }}_service_tier, 'default') as service_tier
+        {%- else %}
+        'default' as service_tier
+        {%- endif %}
+    from {{ kept_sums }}
+    where has_{{ step }}_step
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+{%- endif %}
+
+all_steps as (
+    select * from steps_used
+    {%- if kept_sums is not none %}
+    union all
+    select * from kept_steps
+    {%- endif %}
+),
+
 deduplicated as (
     select distinct
         request_date,
         pricing_date,
         model,
         service_tier
-    from steps_used
+    from all_steps
 )
 
 select * from deduplicated

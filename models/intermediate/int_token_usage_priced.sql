@@ -15,9 +15,39 @@ matched_prices as (
     select * from {{ ref('int_token_prices_matched') }}
 ),
 
+-- Sums built before the billing-mode columns existed have NULL there: their calls reported
+-- no tier (default) and were not classified as long context (the threshold check below then
+-- leaves models that have a threshold unknown, never short-priced).
 labeled_usage as (
     select
-        *,
+        request_date,
+        pricing_date,
+        user_id,
+        sql_model,
+        response_model,
+        has_sql_step,
+        has_sql_token_counts,
+        has_response_step,
+        has_response_token_counts,
+        sql_long_context_threshold_tokens,
+        response_long_context_threshold_tokens,
+        requests,
+        sql_input_tokens,
+        sql_cached_input_tokens,
+        sql_output_tokens,
+        response_input_tokens,
+        response_cached_input_tokens,
+        response_output_tokens,
+        errors,
+        off_topic_requests,
+        first_request_at,
+        last_request_at,
+        coalesce(sql_service_tier, 'default') as sql_service_tier,
+        coalesce(response_service_tier, 'default') as response_service_tier,
+        coalesce(is_sql_long_context, false) as is_sql_long_context,
+        coalesce(is_response_long_context, false) as is_response_long_context,
+        coalesce(sql_cache_write_input_tokens, 0) as sql_cache_write_input_tokens,
+        coalesce(response_cache_write_input_tokens, 0) as response_cache_write_input_tokens,
         case when has_sql_step then coalesce(sql_model, '(unknown)') end as sql_step_model,
         case when has_response_step then coalesce(response_model, '(unknown)') end
             as response_step_model

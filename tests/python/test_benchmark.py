@@ -35,6 +35,12 @@ def test_a_tiny_benchmark_run_agrees_and_reports_every_key(server):
         point["rows"] for point in results["dbt"]["scaling"]
     )
     assert len(results["dbt"]["scaling"]) == 3
+    # The seed-edit step ran, and its marts were compared with a full rebuild (it raises when
+    # they differ); every model's time of the runs is reported.
+    edit = results["dbt"]["seed_edit"]
+    assert edit["matches_full_rebuild"] is True and edit["run_s"] > 0
+    assert "fct_daily_token_cost" in edit["model_s"]
+    assert "fct_daily_token_cost" in results["dbt"]["scaling"][-1]["no_new_rows_model_s"]
     assert {query["name"] for query in results["queries"]} == {
         "token_cost_by_day_and_model", "latency_percentiles_by_day_and_step",
         "error_breakdown_30d", "user_usage_30d", "top_sql_patterns", "off_topic_rate_by_day",

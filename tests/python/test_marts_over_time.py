@@ -310,6 +310,46 @@ def test_purged_raw_rows_leave_mart_history_intact(fresh_db):
     assert_marts_match(fresh_db, Reference(rows + old_timer, zone, as_of))
 
 
+def test_upgrading_to_billing_modes_after_a_purge_keeps_every_cost(fresh_db):
+    """Issue 18's upgrade path: sums built before the billing-mode columns existed (NULL tier,
+    long-context flag and cache writes, as `append_new_columns` leaves them), no record of
+    applied prices and no table of the models used, raw rows already purged. The plain build
+    prices every day, purged ones too, as default tier and short context."""
+    zone = "UTC"
+    rng = random.Random(1818)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(5)]
+    rows = rows_until_now(rng, users, last_days(20), per_day=20)
+    insert(fresh_db, rows)
+    as_of = today_in(zone)
+    variables = dbt_vars(zone, as_of)
+    build_models(fresh_db, "--full-refresh", "--vars", variables)
+    done = purge_command(fresh_db, "--older-than-days", "12")
+    assert done.returncode == 0, done.stderr
+    with connect(fresh_db) as connection:
+        connection.execute(
+            """
+            update analytics_internal.int_token_usage_aggregated_daily
+            set sql_service_tier = null, response_service_tier = null,
+                is_sql_long_context = null, is_response_long_context = null,
+                sql_long_context_threshold_tokens = null,
+                response_long_context_threshold_tokens = null,
+                sql_cache_write_input_tokens = null, response_cache_write_input_tokens = null
+            """
+        )
+        for table in (
+            "int_model_tiers_used_daily",
+            "fct_daily_token_cost__applied_prices",
+            "fct_daily_user_usage__applied_prices",
+        ):
+            connection.execute(f"drop table analytics_internal.{table} cascade")
+    upgraded = run_dbt(fresh_db, "build", "--vars", variables)
+    assert "no record of the prices applied: repricing every day" in upgraded.stdout
+    assert_marts_match(fresh_db, Reference(rows, zone, as_of), only=COST_MARTS)
+    costs = read_mart(fresh_db, "fct_daily_token_cost")
+    purged_day = min(row["created_at"] for row in rows).date()
+    assert any(key[0] == purged_day and row["total_cost_usd"] for key, row in costs.items())
+
+
 def test_changing_the_reporting_time_zone_fails_clearly_then_rebuilds_every_day(fresh_db):
     """Before: only the lookback moved to the new zone and the boundary day double-counted."""
     rng = random.Random(505)

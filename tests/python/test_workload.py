@@ -13,7 +13,7 @@ from conftest import connect, run_dbt
 from test_bootstrap import python_fingerprint
 
 from chat_telemetry import summary
-from chat_telemetry.workload import sources
+from chat_telemetry.workload import generator, sources
 from chat_telemetry.workload.generator import WorkloadGenerator, WorkloadSettings
 from chat_telemetry.workload.loader import load_workload
 
@@ -74,6 +74,33 @@ def test_error_and_off_topic_rates_are_near_their_settings(workload):
             assert record.ai_response is None
         if record.error_type == "sql_generation":
             assert record.generated_sql is None
+
+
+def test_the_workload_bills_in_every_mode_the_seed_prices(workload):
+    """Issue 18: flex and priority tiers (from the seed's tier prices on), cache writes on
+    gpt-5.6 models only, and long-context calls over the 272k threshold."""
+    responses = [r for r in workload.records if r.response_input_tokens is not None]
+    tiers = Counter(r.response_service_tier for r in responses)
+    assert tiers["flex"] > 0 and tiers["priority"] > 0 and tiers[None] > len(responses) / 2
+    assert all(
+        r.created_at.date() >= generator.TIER_PRICES_FROM
+        for r in responses
+        if r.response_service_tier in ("flex", "priority")
+    )
+    assert all(
+        r.response_model.startswith(("gpt-5", "o3", "o4-mini"))
+        for r in responses
+        if r.response_service_tier == "flex"
+    )
+    writes = [r for r in responses if r.response_cache_write_tokens]
+    assert writes and all(r.response_model.startswith("gpt-5.6") for r in writes)
+    assert all(
+        (r.response_cached_tokens or 0) + (r.response_cache_write_tokens or 0)
+        <= r.response_input_tokens
+        for r in responses
+    )
+    long_calls = [r for r in responses if r.response_input_tokens > 272_000]
+    assert long_calls and {r.response_model for r in long_calls} <= {"gpt-5.4", "gpt-5.6-terra"}
 
 
 def test_fingerprints_repeat_and_a_few_users_make_most_requests(workload):
