@@ -51,28 +51,67 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     {{ return(adapter.dispatch('forget_erased_users', 'chat_telemetry')(log_forgotten_days)) }}
 {%- endmacro %}
 
+{#-
+    Postgres: finding who left must not read every row of history on every run. The users
+    present are listed by a loose index scan of an index on user_id (one index probe per
+    distinct user, recursive CTE), anti-joined with auth.users, and only the rows of the
+    users found are deleted, through the same index. The hook creates the index the first
+    time (an existing table built before it had none).
+-#}
 {% macro default__forget_erased_users(log_forgotten_days) -%}
+    {%- if execute -%}
+        {%- set indexed = run_query(
+            "select exists (select 1 from pg_index as i join pg_attribute as a"
+            ~ " on a.attrelid = i.indrelid and a.attnum = i.indkey[0]"
+            ~ " where i.indrelid = '" ~ this ~ "'::regclass and a.attname = 'user_id')"
+        ).columns[0].values()[0] -%}
+        {%- if not indexed -%}
+            {%- do run_query('create index on ' ~ this ~ ' (user_id)') -%}
+        {%- endif -%}
+    {%- endif -%}
     {%- if log_forgotten_days -%}
     {%- set log_table = forgotten_days_relation(this) -%}
     create table if not exists {{ log_table }} (request_date date not null);
-    with forgotten as (
-        delete from {{ this }}
-        where not exists (
-            select 1
-            from {{ ref('stg_auth__users') }} as users
-            where users.user_id = {{ this }}.user_id
+    {% endif -%}
+    with recursive present_users as (
+        (select user_id from {{ this }} order by user_id limit 1)
+        union all
+        select (
+            select kept.user_id
+            from {{ this }} as kept
+            where kept.user_id > present_users.user_id
+            order by kept.user_id
+            limit 1
         )
+        from present_users
+        where present_users.user_id is not null
+    ),
+
+    erased_users as (
+        select present_users.user_id
+        from present_users
+        where
+            present_users.user_id is not null
+            and not exists (
+                select 1
+                from {{ ref('stg_auth__users') }} as users
+                where users.user_id = present_users.user_id
+            )
+    )
+    {%- if log_forgotten_days %},
+
+    forgotten as (
+        delete from {{ this }}
+        where user_id in (select erased_users.user_id from erased_users)
         returning request_date
     )
+
     insert into {{ log_table }} (request_date)
     select distinct request_date from forgotten
-    {%- else -%}
+    {%- else %}
+
     delete from {{ this }}
-    where not exists (
-        select 1
-        from {{ ref('stg_auth__users') }} as users
-        where users.user_id = {{ this }}.user_id
-    )
+    where user_id in (select erased_users.user_id from erased_users)
     {%- endif -%}
 {%- endmacro %}
 
