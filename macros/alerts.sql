@@ -9,6 +9,22 @@
     {{ local_date(run_started_at_utc(), var('reporting_timezone')) }}
 {%- endmacro %}
 
+{#-
+    The first day rpt_alerts reports: alert_window_days before as_of_date (today unless set,
+    as for the windowed marts). The rules read alert_baseline_days more before it (the
+    baseline of the window's first day), and nothing older, so a run reads the same few rows
+    per day whatever the length of history.
+-#}
+{% macro alert_window_start_date() -%}
+    {{ add_days(as_of_date(), - (var('alert_window_days') | int)) }}
+{%- endmacro %}
+
+{% macro alert_input_start_date() -%}
+    {{ add_days(
+        as_of_date(), - (var('alert_window_days') | int) - (var('alert_baseline_days') | int)
+    ) }}
+{%- endmacro %}
+
 {#- The instant telemetry silence is measured up to: dbt's run start (UTC). -#}
 {% macro alert_run_started_at() -%}
     {{ run_started_at_utc() }}

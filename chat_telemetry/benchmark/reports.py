@@ -59,27 +59,43 @@ _RAW_PRICED_STEPS = (
         from steps
     ),
     matched as (
-        -- The price row in force for the model and tier: its own, else its snapshot base's.
-        select s.*, p.input_usd_per_1m, p.cached_input_usd_per_1m,
-               coalesce(p.cache_write_input_usd_per_1m, p.input_usd_per_1m) as write_usd_per_1m,
-               p.output_usd_per_1m, p.long_context_input_usd_per_1m as long_input_usd_per_1m,
-               p.long_context_cached_input_usd_per_1m as long_cached_usd_per_1m,
-               coalesce(p.long_context_cache_write_input_usd_per_1m,
-                        p.long_context_input_usd_per_1m) as long_write_usd_per_1m,
-               p.long_context_output_usd_per_1m as long_output_usd_per_1m,
+        -- The price row in force for the model and tier: its own (e), else its snapshot
+        -- base's (b); every price from the same row.
+        select s.*,
+               case when e.model is not null then e.input_usd_per_1m
+                    else b.input_usd_per_1m end as input_usd_per_1m,
+               case when e.model is not null then e.cached_input_usd_per_1m
+                    else b.cached_input_usd_per_1m end as cached_input_usd_per_1m,
+               case when e.model is not null
+                    then coalesce(e.cache_write_input_usd_per_1m, e.input_usd_per_1m)
+                    else coalesce(b.cache_write_input_usd_per_1m, b.input_usd_per_1m)
+               end as write_usd_per_1m,
+               case when e.model is not null then e.output_usd_per_1m
+                    else b.output_usd_per_1m end as output_usd_per_1m,
+               case when e.model is not null then e.long_context_input_usd_per_1m
+                    else b.long_context_input_usd_per_1m end as long_input_usd_per_1m,
+               case when e.model is not null then e.long_context_cached_input_usd_per_1m
+                    else b.long_context_cached_input_usd_per_1m end as long_cached_usd_per_1m,
+               case when e.model is not null
+                    then coalesce(e.long_context_cache_write_input_usd_per_1m,
+                                  e.long_context_input_usd_per_1m)
+                    else coalesce(b.long_context_cache_write_input_usd_per_1m,
+                                  b.long_context_input_usd_per_1m)
+               end as long_write_usd_per_1m,
+               case when e.model is not null then e.long_context_output_usd_per_1m
+                    else b.long_context_output_usd_per_1m end as long_output_usd_per_1m,
                -- Long context is decided per call: its input above the threshold.
-               coalesce(s.input_tokens > p.long_context_threshold_tokens, false) as is_long
+               coalesce(s.input_tokens > case when e.model is not null
+                    then e.long_context_threshold_tokens
+                    else b.long_context_threshold_tokens end, false) as is_long
         from billed as s
-        left join lateral (
-            select * from {internal}.token_prices as candidate
-            where candidate.service_tier = s.tier
-              and s.request_date >= candidate.valid_from
-              and (candidate.valid_to is null or s.request_date < candidate.valid_to)
-              and (candidate.model = s.model or candidate.model
-                   = regexp_replace(s.model, '-[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$', ''))
-            order by candidate.model = s.model desc
-            limit 1
-        ) as p on true
+        left join {internal}.token_prices as e
+          on e.model = s.model and e.service_tier = s.tier and s.request_date >= e.valid_from
+         and (e.valid_to is null or s.request_date < e.valid_to)
+        left join {internal}.token_prices as b
+          on e.model is null and b.model <> s.model and b.service_tier = s.tier
+         and b.model = regexp_replace(s.model, '-[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$', '')
+         and s.request_date >= b.valid_from and (b.valid_to is null or s.request_date < b.valid_to)
     ),
     priced as (
         select m.*,

@@ -14,7 +14,9 @@ daily_metrics as (
 
 complete_days as (
     select * from daily_metrics
-    where metric_date < {{ alert_run_date() }}
+    where
+        metric_date < {{ alert_run_date() }}
+        and metric_date >= {{ alert_window_start_date() }}
 ),
 
 paired_with_baseline_days as (

@@ -10,7 +10,9 @@ with
 
 token_costs as (
     select * from {{ ref('fct_daily_token_cost') }}
-    where request_date < {{ alert_run_date() }}
+    where
+        request_date < {{ alert_run_date() }}
+        and request_date >= {{ alert_window_start_date() }}
 ),
 
 summed_day_costs as (

@@ -1,23 +1,28 @@
 -- One row per metric_date, rule and subject: the daily value each anomaly rule watches, read
 -- from the daily marts (never from raw rows). Days without a row of a model or error type
 -- count as 0 on every day that had traffic, so that a baseline of a rare kind is not made of
--- its busy days only. Costs are the marts' costs as priced now (repriced on every build).
+-- its busy days only. Only the days the alert window and its baselines need are read
+-- (alert_input_start_date). Costs are the marts' costs as priced now (repriced on every build).
 with
 
 token_costs as (
     select * from {{ ref('fct_daily_token_cost') }}
+    where request_date >= {{ alert_input_start_date() }}
 ),
 
 daily_errors as (
     select * from {{ ref('fct_daily_errors') }}
+    where request_date >= {{ alert_input_start_date() }}
 ),
 
 step_latencies as (
     select * from {{ ref('fct_daily_step_latency') }}
+    where request_date >= {{ alert_input_start_date() }}
 ),
 
 daily_requests as (
     select * from {{ ref('fct_daily_off_topic') }}
+    where request_date >= {{ alert_input_start_date() }}
 ),
 
 summed_model_costs as (

@@ -7,7 +7,9 @@ with
 
 token_usage as (
     select * from {{ ref('int_token_usage_priced') }}
-    where request_date < {{ alert_run_date() }}
+    where
+        request_date < {{ alert_run_date() }}
+        and request_date >= {{ alert_window_start_date() }}
 ),
 
 unpriced_steps as (
