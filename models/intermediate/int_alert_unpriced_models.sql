@@ -5,8 +5,18 @@
 -- added to the seed clears the alert on every day at the next build.
 with
 
+-- Only the columns the rule needs: the priced view computes no cost it is not asked for.
 token_usage as (
-    select * from {{ ref('int_token_usage_priced') }}
+    select
+        request_date,
+        has_sql_step,
+        sql_step_model,
+        sql_priced_as_model,
+        has_response_step,
+        response_step_model,
+        response_priced_as_model,
+        requests
+    from {{ ref('int_token_usage_priced') }}
     where
         request_date < {{ alert_run_date() }}
         and request_date >= {{ alert_window_start_date() }}
