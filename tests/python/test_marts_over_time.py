@@ -24,7 +24,7 @@ import pytest
 from conftest import connect, run_dbt
 from reference_marts import Reference
 from test_bootstrap import python_fingerprint
-from test_marts import assert_mart_matches, insert, read_mart, varied_rows
+from test_marts import assert_mart_matches, insert, read_mart, varied_rows, with_billing_modes
 
 from chat_telemetry import database
 
@@ -196,6 +196,9 @@ def test_an_erased_user_leaves_every_per_user_mart_and_every_rebuilt_day(fresh_d
     only_theirs = days[-2]  # yesterday: inside the lookback, made by the erased user alone
     others = rows_until_now(rng, users[1:], [d for d in days if d != only_theirs], per_day=25)
     theirs = rows_until_now(rng, [gone], [days[0], days[3], only_theirs], per_day=20)
+    # Every billing mode, so that forgetting a user also forgets their tiered, cache-write and
+    # long-context sums (the token cost rebuilds the days they were forgotten on).
+    others, theirs = with_billing_modes(rng, others), with_billing_modes(rng, theirs)
     insert(fresh_db, others + theirs)
     as_of = today_in(zone)
     variables = dbt_vars(zone, as_of)
