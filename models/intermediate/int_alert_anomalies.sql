@@ -6,6 +6,7 @@
 -- anomaly_min_robust_z and its change relative to the median reaches the rule's minimum. A
 -- MAD of 0 (a baseline that never varied) leaves the z-score undefined: any deviation counts
 -- and the relative change decides; a median of 0 makes any increase count as relative change.
+-- Medians and MADs are exact decimals (exact_median), so that both engines agree to the digit.
 with
 
 daily_metrics as (
@@ -24,7 +25,7 @@ paired_with_baseline_days as (
         complete_days.metric_date,
         complete_days.rule,
         complete_days.subject,
-        cast(baseline_days.observed as {{ type_double() }}) as baseline_value
+        baseline_days.observed as baseline_value
     from complete_days
     inner join daily_metrics as baseline_days
         on
@@ -36,14 +37,9 @@ paired_with_baseline_days as (
 ),
 
 computed_medians as (
-    select
-        metric_date,
-        rule,
-        subject,
-        count(*) as baseline_days,
-        {{ percentile_cont('baseline_value', 0.5) }} as baseline_median
-    from paired_with_baseline_days
-    group by metric_date, rule, subject
+    {{ exact_median(
+        'paired_with_baseline_days', 'baseline_value', 'baseline_median', count_name='baseline_days'
+    ) }}
 ),
 
 computed_deviations as (
@@ -62,13 +58,7 @@ computed_deviations as (
 ),
 
 computed_mads as (
-    select
-        metric_date,
-        rule,
-        subject,
-        {{ percentile_cont('absolute_deviation', 0.5) }} as baseline_mad
-    from computed_deviations
-    group by metric_date, rule, subject
+    {{ exact_median('computed_deviations', 'absolute_deviation', 'baseline_mad') }}
 ),
 
 scored as (
@@ -81,12 +71,13 @@ scored as (
         computed_medians.baseline_days,
         computed_medians.baseline_median,
         computed_mads.baseline_mad,
-        cast(complete_days.observed as {{ type_double() }}) - computed_medians.baseline_median
-            as deviation,
-        (cast(complete_days.observed as {{ type_double() }}) - computed_medians.baseline_median)
-        / nullif(computed_medians.baseline_median, 0) as relative_change,
-        (cast(complete_days.observed as {{ type_double() }}) - computed_medians.baseline_median)
-        / nullif(1.4826 * computed_mads.baseline_mad, 0) as robust_z
+        complete_days.observed - computed_medians.baseline_median as deviation,
+        cast(complete_days.observed - computed_medians.baseline_median as {{ type_double() }})
+        / nullif(cast(computed_medians.baseline_median as {{ type_double() }}), 0)
+            as relative_change,
+        cast(complete_days.observed - computed_medians.baseline_median as {{ type_double() }})
+        / nullif(1.4826 * cast(computed_mads.baseline_mad as {{ type_double() }}), 0)
+            as robust_z
     from complete_days
     inner join computed_medians
         on

@@ -2,7 +2,9 @@
 -- from the daily marts (never from raw rows). Days without a row of a model or error type
 -- count as 0 on every day that had traffic, so that a baseline of a rare kind is not made of
 -- its busy days only. Only the days the alert window and its baselines need are read
--- (alert_input_start_date). Costs are the marts' costs as priced now (repriced on every build).
+-- (alert_input_start_date). Rates and latencies are doubles in the marts: they are rounded
+-- to 12 and 6 decimals (decimal_from_double) so that both engines report the same digits.
+-- Costs are the marts' costs as priced now (repriced on every build).
 with
 
 token_costs as (
@@ -74,7 +76,9 @@ filled_error_rates as (
         'error_rate_anomaly' as rule,  -- noqa: RF04
         listed_error_types.error_type as subject,
         cast(
-            {{ safe_divide('coalesce(summed_type_errors.errors, 0)', 'daily_requests.requests') }}
+            {{ decimal_from_double(
+                safe_divide('coalesce(summed_type_errors.errors, 0)', 'daily_requests.requests'), 12
+            ) }}
             as {{ type_usd() }}
         ) as observed,
         cast(coalesce(summed_type_errors.errors, 0) as {{ dbt.type_bigint() }}) as events
@@ -91,7 +95,7 @@ selected_p95_latencies as (
         request_date as metric_date,
         'latency_p95_regression' as rule,  -- noqa: RF04
         step as subject,
-        cast(p95_ms as {{ type_usd() }}) as observed,
+        cast({{ decimal_from_double('p95_ms', 6) }} as {{ type_usd() }}) as observed,
         cast(requests as {{ dbt.type_bigint() }}) as events
     from step_latencies
     where p95_ms is not null
@@ -102,7 +106,7 @@ selected_off_topic_rates as (
         request_date as metric_date,
         'off_topic_rate_anomaly' as rule,  -- noqa: RF04
         'all' as subject,
-        cast(off_topic_rate as {{ type_usd() }}) as observed,
+        cast({{ decimal_from_double('off_topic_rate', 12) }} as {{ type_usd() }}) as observed,
         cast(requests as {{ dbt.type_bigint() }}) as events
     from daily_requests
     where off_topic_rate is not null
