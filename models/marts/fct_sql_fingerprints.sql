@@ -1,34 +1,71 @@
--- One row per SQL fingerprint over all history, added up from the daily fingerprint model.
+-- One row per SQL fingerprint over all history: the settled totals of the days no run
+-- rebuilds any more, plus the daily fingerprint rows from the settling boundary on. It reads
+-- one row per fingerprint and the last few days, however long the history.
 with
+
+settled_fingerprints as (
+    select * from {{ ref('int_sql_fingerprints_settled') }}
+),
 
 daily_fingerprints as (
     select * from {{ ref('int_sql_fingerprints_aggregated_daily') }}
 ),
 
-ranked_days as (
-    select
-        *,
-        row_number() over (
-            partition by sql_fingerprint
-            order by last_seen_at desc, request_date desc
-        ) as recency_rank
-    from daily_fingerprints
+unsettled_days as (
+    -- a scalar subquery, so that Postgres filters through the request_date index
+    select * from daily_fingerprints
+    where
+        request_date >= coalesce(
+            (select max(settled_fingerprints.settled_before_date) from settled_fingerprints),
+            {{ date_literal('1900-01-01') }}
+        )
 ),
 
-aggregated as (
+combined as (
     select
         sql_fingerprint,
-        cast(sum(occurrences) as {{ dbt.type_bigint() }}) as occurrences,
-        max(case when recency_rank = 1 then latest_sql end) as example_sql,
-        {{ safe_divide('sum(sql_execution_ms_sum)', 'sum(sql_execution_measurements)') }}
+        occurrences,
+        sql_execution_ms_sum,
+        sql_execution_measurements,
+        result_row_count_sum,
+        result_row_count_measurements,
+        errors,
+        first_seen_at,
+        last_seen_at,
+        latest_sql
+    from settled_fingerprints
+    union all
+    select
+        sql_fingerprint,
+        occurrences,
+        sql_execution_ms_sum,
+        sql_execution_measurements,
+        result_row_count_sum,
+        result_row_count_measurements,
+        errors,
+        first_seen_at,
+        last_seen_at,
+        latest_sql
+    from unsettled_days
+),
+
+added_up as (
+    {{ add_up_fingerprints('combined') }}
+),
+
+averaged as (
+    select
+        sql_fingerprint,
+        occurrences,
+        latest_sql as example_sql,
+        {{ safe_divide('sql_execution_ms_sum', 'sql_execution_measurements') }}
             as avg_sql_execution_ms,
-        {{ safe_divide('sum(result_row_count_sum)', 'sum(result_row_count_measurements)') }}
+        {{ safe_divide('result_row_count_sum', 'result_row_count_measurements') }}
             as avg_result_row_count,
-        cast(sum(errors) as {{ dbt.type_bigint() }}) as errors,
-        min(first_seen_at) as first_seen_at,
-        max(last_seen_at) as last_seen_at
-    from ranked_days
-    group by sql_fingerprint
+        errors,
+        first_seen_at,
+        last_seen_at
+    from added_up
 )
 
-select * from aggregated
+select * from averaged

@@ -375,3 +375,68 @@ def test_changing_the_reporting_time_zone_fails_clearly_then_rebuilds_every_day(
     insert(fresh_db, more)
     build_models(fresh_db, "--vars", dbt_vars(new_zone, as_of))
     assert_marts_match(fresh_db, Reference(rows + more, new_zone, as_of))
+
+
+def settling_boundary(db) -> date | None:
+    with connect(db) as connection:
+        found = connection.execute(
+            "select max(settled_before_date) from analytics_internal.int_sql_fingerprints_settled"
+        ).fetchone()
+    return None if found is None else found[0]
+
+
+def test_all_time_fingerprints_settle_day_by_day_and_survive_the_newest_day_vanishing(fresh_db):
+    """Issue 19: fct_sql_fingerprints adds settled totals and the unsettled days, not every
+    daily row. The boundary moves forward as new days arrive (late rows of a day about to
+    settle are in its totals), and back when the newest day vanishes (its only user erased):
+    a fingerprint of the day that is unsettled again is then counted once, not twice."""
+    zone = "UTC"
+    rng = random.Random(1990)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(5)]
+    gone = users[0]
+    today = today_in(zone)
+    days = last_days(13)
+    variables = dbt_vars(zone, today)
+
+    # 1. Full build over days up to four days ago: days before today-6 are settled.
+    rows = rows_until_now(rng, users[1:], days[:-4], per_day=20)
+    insert(fresh_db, rows)
+    build_models(fresh_db, "--full-refresh", "--vars", variables)
+    assert settling_boundary(fresh_db) == today - timedelta(days=4 + LOOKBACK_DAYS - 1)
+    assert_marts_match(fresh_db, Reference(rows, zone, today), only=("fct_sql_fingerprints",))
+
+    # 2. Two new days, one of them with a SQL seen on no other day, and a late row of the day
+    # about to settle: the boundary moves forward and the late row is in the settled totals.
+    new_days = rows_until_now(rng, users[1:], [today - timedelta(days=3)], per_day=20)
+    new_days += rows_until_now(rng, users[1:], [today - timedelta(days=2)], per_day=20)
+    one_day_sql = "select 'seen on one day only' from t"
+    for row in new_days[:3]:
+        row["generated_sql"] = one_day_sql
+    late = rows_until_now(rng, users[1:], [today - timedelta(days=5)], per_day=2)
+    insert(fresh_db, new_days + late)
+    rows += new_days + late
+    build_models(fresh_db, "--vars", variables)
+    assert settling_boundary(fresh_db) == today - timedelta(days=2 + LOOKBACK_DAYS - 1)
+    assert_marts_match(fresh_db, Reference(rows, zone, today), only=("fct_sql_fingerprints",))
+
+    # 3. Today, made by one user alone: the boundary reaches today - 2, so the day with the
+    # one-day SQL (today - 3) is settled.
+    theirs = rows_until_now(rng, [gone], [today], per_day=15)
+    if not theirs:  # just after midnight: no row of today is in the past yet
+        pytest.skip("no second of today has passed yet")
+    insert(fresh_db, theirs)
+    build_models(fresh_db, "--vars", variables)
+    assert settling_boundary(fresh_db) == today - timedelta(days=LOOKBACK_DAYS - 1)
+    assert_marts_match(
+        fresh_db, Reference(rows + theirs, zone, today), only=("fct_sql_fingerprints",)
+    )
+
+    # 4. Their erasure empties today: the newest day is today - 2 (yesterday has no row), the
+    # boundary moves back two days and the totals are recomputed, so today - 3 is counted once.
+    with connect(fresh_db) as connection:
+        connection.execute("delete from auth.users where id = %s", (gone,))
+    build_models(fresh_db, "--vars", variables)
+    assert settling_boundary(fresh_db) == today - timedelta(days=2 + LOOKBACK_DAYS - 1)
+    assert_marts_match(fresh_db, Reference(rows, zone, today), only=("fct_sql_fingerprints",))
+    fingerprints = read_mart(fresh_db, "fct_sql_fingerprints")
+    assert fingerprints[(python_fingerprint(one_day_sql),)]["occurrences"] == 3

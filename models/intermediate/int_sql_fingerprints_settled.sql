@@ -1,0 +1,80 @@
+-- One row per sql_fingerprint: the totals of the daily fingerprint rows of every day before
+-- the settling boundary (settled_before_date), the days no scheduled run rebuilds any more
+-- (macros/settled_fingerprints.sql). A scheduled run adds only the days that left the
+-- lookback since the last run to the totals it recorded, so fct_sql_fingerprints never
+-- re-adds all history; a full build (and every run on Spark) recomputes them.
+{{ config(**settled_fingerprints_config()) }}
+
+{%- set boundary = settled_fingerprint_boundary() %}
+{%- if settles_forward(boundary) %}
+    {%- set newly_settled_filter = 'request_date >= ' ~ date_literal(boundary['previous'])
+        ~ ' and request_date < ' ~ date_literal(boundary['new']) %}
+    {%- set previous_totals = this %}
+{%- else %}
+    {%- if boundary['new'] is none %}
+        {%- set newly_settled_filter = '1 = 0' %}
+    {%- else %}
+        {%- set newly_settled_filter = 'request_date < ' ~ date_literal(boundary['new']) %}
+    {%- endif %}
+    {#- recomputed: no recorded totals to add to (same columns, no rows) #}
+    {%- set previous_totals = 'newly_settled_days' %}
+{%- endif %}
+
+with
+
+daily_fingerprints as (
+    select * from {{ ref('int_sql_fingerprints_aggregated_daily') }}
+),
+
+newly_settled_days as (
+    select * from daily_fingerprints
+    where {{ newly_settled_filter }}
+),
+
+previously_settled as (
+    select * from {{ previous_totals }}
+    where
+        {{ 'false and' if previous_totals == 'newly_settled_days' else '' }}
+        sql_fingerprint in (select newly_settled_days.sql_fingerprint from newly_settled_days)
+),
+
+combined as (
+    select
+        sql_fingerprint,
+        occurrences,
+        sql_execution_ms_sum,
+        sql_execution_measurements,
+        result_row_count_sum,
+        result_row_count_measurements,
+        errors,
+        first_seen_at,
+        last_seen_at,
+        latest_sql
+    from newly_settled_days
+    union all
+    select
+        sql_fingerprint,
+        occurrences,
+        sql_execution_ms_sum,
+        sql_execution_measurements,
+        result_row_count_sum,
+        result_row_count_measurements,
+        errors,
+        first_seen_at,
+        last_seen_at,
+        latest_sql
+    from previously_settled
+),
+
+added_up as (
+    {{ add_up_fingerprints('combined') }}
+),
+
+stamped as (
+    select
+        *,
+        {{ date_literal(boundary['new'] or '1970-01-01') }} as settled_before_date
+    from added_up
+)
+
+select * from stamped
