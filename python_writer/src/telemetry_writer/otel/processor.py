@@ -169,10 +169,11 @@ class TelemetrySpanProcessor(SpanProcessor):
     # ----------------------------------------------------------------- reading
 
     def held(self) -> dict[str, int]:
-        """What the processor holds now: open requests, spans and their estimated bytes."""
+        """What the processor holds now: open requests (not those already dropped), their
+        spans and the spans' estimated bytes."""
         with self._lock:
             return {
-                "requests": len(self._requests),
+                "requests": sum(1 for request in self._requests.values() if not request.dropped),
                 "spans": self._held,
                 "bytes": self._held_bytes,
             }
