@@ -375,6 +375,85 @@ def test_openinference_spans_fill_the_row_with_cached_tokens(openinference, shar
     assert row["error_type"] is None
 
 
+def test_retries_add_tokens_nested_steps_blame_the_innermost_and_billing_fields_fill(
+    traced, shared_db
+):
+    """Spans as other instrumentations write them (older and OpenLLMetry names, cache writes,
+    the openai.* tier): a retried call adds its tokens and the last call names the model and
+    tier; a cached count one call did not report leaves the sum unknown; the innermost step
+    that failed is the one blamed; explicit attributes on the request span win."""
+    tracer = traced.provider.get_tracer("other instrumentations")
+    user_id = make_user(shared_db)
+    first = {
+        "gen_ai.request.model": "gpt-5.6",
+        "gen_ai.response.model": "gpt-5.6-2026-03-05",
+        "gen_ai.usage.prompt_tokens": 1200,
+        "gen_ai.usage.completion_tokens": 30,
+        "gen_ai.usage.cache_read_input_tokens": 1000,
+        "gen_ai.usage.cache_creation_input_tokens": 150,
+        "gen_ai.openai.response.service_tier": "flex",
+    }
+    retry = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt-5.6",
+        "gen_ai.response.model": "gpt-5.6-2026-04-01",
+        "gen_ai.usage.input_tokens": 1300,
+        "gen_ai.usage.output_tokens": 35,
+        "gen_ai.usage.cache_read.input_tokens": 1024,
+        "gen_ai.usage.cache_creation.input_tokens": 200,
+        "openai.response.service_tier": "default",
+    }
+    answer = {
+        "gen_ai.request.model": "gpt-5.6-mini",
+        "gen_ai.usage.input_tokens": 800,
+        "gen_ai.usage.output_tokens": 90,
+        "gen_ai.usage.cache_read.input_tokens": 512,
+        "gen_ai.response.id": "resp_first",
+    }
+    answer_retry = {**answer, "gen_ai.response.id": "resp_second"}
+    del answer_retry["gen_ai.usage.cache_read.input_tokens"]
+    embedding = {"gen_ai.operation.name": "embeddings", "gen_ai.request.model": "emb-3"}
+    request_attributes = {
+        names.USER_ID: str(user_id),
+        "chat_telemetry.user_question": "retried",
+        "chat_telemetry.response_model": "set-by-the-app",
+    }
+    step = names.STEP
+    with (
+        pytest.raises(ValueError),
+        tracer.start_as_current_span("chat", attributes=request_attributes),
+    ):
+        with tracer.start_as_current_span("nl_to_sql", attributes={step: "nl_to_sql"}):
+            tracer.start_span("embed question", attributes=embedding).end()
+            with tracer.start_as_current_span("agent"):  # a model call at depth 2
+                tracer.start_span("chat gpt-5.6", attributes=first).end()
+            tracer.start_span("chat gpt-5.6", attributes=retry).end()
+        with tracer.start_as_current_span(
+            "response_generation", attributes={step: "response_generation"}
+        ):
+            tracer.start_span("chat", attributes=answer).end()
+            tracer.start_span("chat", attributes=answer_retry).end()
+            with tracer.start_as_current_span("run sql again", attributes={step: "sql_execution"}):
+                raise ValueError("nested failure")
+    assert traced.provider.force_flush(10_000)
+    row = row_of(shared_db, user_id)
+
+    assert row["sql_model"] == retry["gen_ai.response.model"]
+    assert row["sql_service_tier"] == retry["openai.response.service_tier"]
+    assert row["sql_input_tokens"] == 1200 + 1300
+    assert row["sql_output_tokens"] == 30 + 35
+    assert row["sql_cached_tokens"] == 1000 + 1024
+    assert row["sql_cache_write_tokens"] == 150 + 200
+    assert row["response_model"] == "set-by-the-app"
+    assert row["response_input_tokens"] == 800 + 800
+    assert row["response_cached_tokens"] is None  # the retry did not report it: unknown
+    assert row["response_id"] == "resp_second"
+    assert (row["error_type"], row["failed_step"]) == ("sql_execution", "looking_up")
+    assert row["error_message"] == "ValueError: nested failure"
+    spans = traced.spans_of(user_id)
+    assert row["response_generation_duration_ms"] == step_ms(spans, "response_generation")
+
+
 # ---------------------------------------------------------------- the conventions' names
 
 
