@@ -186,12 +186,12 @@ def _text(value: Any) -> str | None:
 def _model_call(span: ReadableSpan) -> _Call | None:
     """The call a span reports, if it is a chat model call (GenAI or OpenInference LLM)."""
     attributes = span.attributes or {}
+    model = _text(_first(attributes, names.MODEL))
+    if model is None:  # most spans of a step (the step itself, tools, HTTP): cheapest first
+        return None
     if attributes.get(names.OPERATION_NAME) in names.NOT_MODEL_CALLS:
         return None
     if attributes.get(names.OPENINFERENCE_SPAN_KIND) not in (None, "LLM"):
-        return None
-    model = _text(_first(attributes, names.MODEL))
-    if model is None:
         return None
     return _Call(
         end_time=span.end_time or 0,
