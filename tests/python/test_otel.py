@@ -697,3 +697,23 @@ def test_the_writer_imports_and_writes_without_opentelemetry(shared_db):
     assert 'pip install "telemetry-writer[otel]"' in result.stdout
     [row] = rows_of(shared_db, user_id)
     assert row["user_question"] == "no otel"
+
+
+# ---------------------------------------------------------------- the benchmark
+
+
+def test_a_tiny_run_of_the_on_end_benchmark_reports_every_kind_of_call(tmp_path):
+    """`make bench-otel` at a toy size, so that it cannot rot (the numbers are in
+    BENCHMARKS.md; no speed is asserted here)."""
+    from chat_telemetry.benchmark import otel as bench
+
+    output = tmp_path / "otel.json"
+    assert bench.main(["--requests", "30", "--rounds", "1", "--output", str(output)]) == 0
+    result = json.loads(output.read_text())
+    kinds = {
+        f"{kind}.{call}"
+        for kind in ("no_request", "in_request", "request")
+        for call in ("on_start", "on_end")
+    }
+    assert set(result["ns_per_call_median"]) == kinds
+    assert all(value >= 0 for value in result["ns_per_call_median"].values())
