@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -603,6 +604,23 @@ def test_shutdown_counts_open_requests_and_spans_after_it_are_ignored():
     tracer.start_span("chat", attributes=request_attributes()).end()
     assert writer.stats()["received"] == 1
     assert processor.force_flush(1000)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_starts_with_nothing_held():
+    provider, processor, writer = offline_setup()
+    tracer = provider.get_tracer("fork")
+    parent_request = tracer.start_span("chat", attributes=request_attributes())
+    assert processor.held()["requests"] == 1
+    pid = os.fork()
+    if pid == 0:  # the child: nothing of the parent's, and a request of its own works
+        held = processor.held()
+        tracer.start_span("chat", attributes=request_attributes()).end()
+        os._exit(0 if held["requests"] == 0 and writer.stats()["received"] == 1 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    parent_request.end()
+    assert writer.stats()["received"] == 1
 
 
 # ---------------------------------------------------------------- concurrency

@@ -19,8 +19,10 @@ exporters see exactly what they would without it.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -94,6 +96,7 @@ class TelemetrySpanProcessor(SpanProcessor):
         self._held_bytes = 0
         self._shut_down = False
         self._messages = RateLimitedLog(_log, log_interval_s)
+        _live_processors.add(self)
 
     # ----------------------------------------------------------------- the SDK's contract
 
@@ -165,6 +168,15 @@ class TelemetrySpanProcessor(SpanProcessor):
             return self._target().flush(max(0, timeout_millis) / 1000)
         except Exception:
             return False
+
+    def _after_fork_in_child(self) -> None:
+        """A fork's child starts with nothing held: the parent's open requests are the
+        parent's to finish, and its lock may have been held by a thread that is not here."""
+        self._lock = threading.Lock()
+        self._open = {}
+        self._requests = OrderedDict()
+        self._held = 0
+        self._held_bytes = 0
 
     # ----------------------------------------------------------------- reading
 
@@ -279,6 +291,18 @@ class TelemetrySpanProcessor(SpanProcessor):
             if not request.dropped:
                 self._target().drop("otel_timeout")
                 self._messages.warning("otel_timeout", "a request span did not end in time")
+
+
+_live_processors: weakref.WeakSet[TelemetrySpanProcessor] = weakref.WeakSet()
+
+
+def _reset_processors_in_child() -> None:
+    for processor in list(_live_processors):
+        processor._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_processors_in_child)
 
 
 def _estimate_bytes(span: ReadableSpan) -> int:
