@@ -26,12 +26,13 @@ BENCH_DAYS ?= 30
 BENCH_SPARK_ROWS ?= 200000
 
 .PHONY: help venv venv-spark spark-build test-spark bench-spark db-up db-down db-url psql bootstrap lint format test test-slow pytest dbt-check demo \
-        simulate dbt-build summary report bench bench-tiny prices-check clean
+        simulate dbt-build summary report bench bench-otel bench-tiny prices-check clean
 
 help:
 	@echo "make demo      run the main job (embedded Postgres unless PG* is set)"
 	@echo "make test      lint + pytest + dbt build against a real Postgres"
 	@echo "make bench     writer and dbt benchmarks (BENCH_ROWS=$(BENCH_ROWS))"
+	@echo "make bench-otel   the OpenTelemetry span processor's cost per span"
 	@echo "make report    write the HTML dashboard from the marts"
 	@echo "make prices-check   the price seed against the pinned genai-prices (a report)"
 	@echo "make spark-build | test-spark | bench-spark   the same marts on Spark (Java 17)"
@@ -42,7 +43,7 @@ $(STAMP):
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt \
-	    -e ./python_writer -e .
+	    -e "./python_writer[otel]" -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -133,6 +134,10 @@ clean:
 # Writer, dbt and report benchmarks in a scratch database; BENCH_ROWS rows (default 1M).
 bench: $(STAMP)
 	$(PY) -m chat_telemetry.benchmark --rows $(BENCH_ROWS) --days $(BENCH_DAYS)
+
+# What TelemetrySpanProcessor costs the threads that end spans (BENCHMARKS.md, "OpenTelemetry").
+bench-otel: $(STAMP)
+	$(PY) -m chat_telemetry.benchmark.otel
 
 # Spark (README "Running on Spark"): land raw telemetry from the project's Postgres into
 # .spark/warehouse and build the same marts with dbt-spark, in one local PySpark session.

@@ -28,7 +28,7 @@ from telemetry_writer.record import (
 )
 from telemetry_writer.repair import TextLimits
 from telemetry_writer.request import TrackedRequest, track_request
-from telemetry_writer.stats import DROP_REASONS
+from telemetry_writer.stats import DROP_REASONS, SPAN_DROP_REASONS
 from telemetry_writer.timing import StepTimer
 from telemetry_writer.usage import TokenUsage
 from telemetry_writer.writer import TelemetryWriter
@@ -37,6 +37,7 @@ __all__ = [
     "DROP_REASONS",
     "ERROR_TYPES",
     "FAILED_STEPS",
+    "SPAN_DROP_REASONS",
     "ErrorType",
     "FailedStep",
     "RetryPolicy",

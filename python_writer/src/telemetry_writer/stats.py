@@ -36,7 +36,19 @@ DROP_REASONS = (
     "shut_down",  # persisted after close, or still unwritten when close's timeout ran out
     "disabled",  # the writer is disabled (TELEMETRY_WRITER_DISABLED, or no database set)
     "internal_error",  # a bug in the writer thread: counted, logged with its type
+    # Requests that telemetry_writer.otel gave up before they became records (see its README
+    # section): their spans went past its count or byte bound, or their request span had not
+    # ended within its timeout. Counted here so the books of a traced backend balance too.
+    "otel_bound",
+    "otel_timeout",
 )
+# Spans that telemetry_writer.otel read no data from. They are not records (a request whose
+# late span was ignored is still written), so they are counted apart from `dropped`:
+# `late` (ended after their request span), `bound` (released with a request dropped as
+# `otel_bound`), `untracked_request` (a span with `chat_telemetry.user_id` that ended
+# without the processor holding it: the attribute was set after the span started, or the
+# request had already been dropped).
+SPAN_DROP_REASONS = ("late", "bound", "untracked_request")
 
 
 class Ledger:
@@ -60,6 +72,7 @@ class Ledger:
         self.written_count = 0
         self.dropped: Counter[str] = Counter({reason: 0 for reason in DROP_REASONS})
         self.rejected_by_sqlstate: Counter[str] = Counter()
+        self.dropped_spans: Counter[str] = Counter({reason: 0 for reason in SPAN_DROP_REASONS})
         self.repairs: Counter[str] = Counter()
         self.repaired_records = 0
         self.retried_batches = 0
@@ -96,6 +109,10 @@ class Ledger:
         with self.lock:
             self.received += 1
             self.dropped[reason] += 1
+
+    def spans_dropped(self, reason: str, count: int) -> None:
+        with self.lock:
+            self.dropped_spans[reason] += count
 
     # ------------------------------------------------------------- writer thread side
 
@@ -216,6 +233,7 @@ class Ledger:
                 "written": self.written_count,
                 "dropped": dict(self.dropped),
                 "rejected_by_sqlstate": dict(self.rejected_by_sqlstate),
+                "dropped_spans": dict(self.dropped_spans),
                 "queued": len(self.queue),
                 "queued_bytes": self.queued_bytes,
                 "pending": pending,

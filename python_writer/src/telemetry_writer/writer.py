@@ -39,7 +39,7 @@ from telemetry_writer.intake import IntakePlan, QueueItem, admit
 from telemetry_writer.ratelimit import RateLimitedLog
 from telemetry_writer.record import snapshot
 from telemetry_writer.repair import COPY_COLUMNS, InvalidRecord, TextLimits, new_log_id, repair
-from telemetry_writer.stats import DROP_REASONS, Ledger
+from telemetry_writer.stats import DROP_REASONS, SPAN_DROP_REASONS, Ledger
 from telemetry_writer.transport import (
     BatchFailed,
     ConnectionSettings,
@@ -187,6 +187,21 @@ class TelemetryWriter:
             if not counted:
                 with contextlib.suppress(Exception):
                     self._ledger.refuse("invalid")
+
+    def drop(self, reason: str) -> None:
+        """Count a record that a source of records gave up before it could persist it
+        (`telemetry_writer.otel`: `otel_bound`, `otel_timeout`, `shut_down`), so that it is
+        in `received` and `dropped[reason]` like any record dropped at `persist`. Never raises;
+        a reason not in DROP_REASONS is counted as `internal_error`."""
+        with contextlib.suppress(Exception):
+            self._ledger.refuse(reason if reason in DROP_REASONS else "internal_error")
+
+    def drop_spans(self, reason: str, count: int = 1) -> None:
+        """Count spans that `telemetry_writer.otel` read no data from (`SPAN_DROP_REASONS`):
+        not records, so apart from `dropped`. Never raises."""
+        with contextlib.suppress(Exception):
+            if count > 0 and reason in SPAN_DROP_REASONS:
+                self._ledger.spans_dropped(reason, count)
 
     def flush(self, timeout: float | None = 5.0) -> bool:
         """Wait until every record persisted before this call is written or dropped.
