@@ -143,6 +143,11 @@
     {%- set start_date = incremental_start_date() -%}
     {%- set extra_days = [] -%}
     {%- if reprice -%}
+        {%- set missing = columns_missing_from_this() -%}
+        {%- if missing -%}
+            {{ log(this ~ ': built before column(s) ' ~ missing | join(', ') ~ ' existed: repricing every day', info=true) }}
+            {{ return({'all': true, 'start_date': none, 'extra_days': []}) }}
+        {%- endif -%}
         {%- set repriced = repriced_request_dates() -%}
         {%- if repriced is none -%}
             {{ log(this ~ ': no record of the prices applied: repricing every day', info=true) }}
@@ -163,6 +168,25 @@
         {{ log(this ~ ': rebuilding ' ~ before_start | length ~ ' day(s) before ' ~ start_date ~ ': ' ~ before_start | join(', '), info=true) }}
     {%- endif -%}
     {{ return({'all': start_date is none, 'start_date': start_date, 'extra_days': before_start}) }}
+{%- endmacro %}
+
+{#-
+    The documented columns of the current model that its table lacks (a cost mart built by an
+    older version: `append_new_columns` would leave them NULL on every older day, so the run
+    that adds them reprices every day, purged ones included, from the retained token sums).
+-#}
+{% macro columns_missing_from_this() -%}
+    {%- set present = [] -%}
+    {%- for column in adapter.get_columns_in_relation(this) -%}
+        {%- do present.append(column.name | lower) -%}
+    {%- endfor -%}
+    {%- set missing = [] -%}
+    {%- for name in model.columns -%}
+        {%- if name | lower not in present -%}
+            {%- do missing.append(name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(missing) }}
 {%- endmacro %}
 
 {#- A where-clause on request_date selecting the days the run rebuilds. -#}

@@ -38,6 +38,10 @@ aggregated as (
             ) as {{ dbt.type_bigint() }}
         ) as total_tokens,
         cast(sum(known_cost_usd_x1m) * 0.000001 as {{ type_usd() }}) as total_cost_usd,
+        cast(
+            sum(case when not has_unknown_cost then known_cost_usd_x1m end) * 0.000001
+            as {{ type_usd() }}
+        ) as priced_requests_cost_usd,
         max(case when has_unknown_cost then 1 else 0 end) = 1 as has_unpriced_usage,
         cast(sum(case when has_unknown_cost then requests else 0 end) as {{ dbt.type_bigint() }})
             as unpriced_requests,

@@ -302,6 +302,7 @@ class Reference:
                 {
                     "requests": 0, "input_tokens": 0, "cached_input_tokens": 0,
                     "output_tokens": 0, "total_tokens": 0, "total_cost_usd": None,
+                    "priced_requests_cost_usd": None,
                     "has_unpriced_usage": False, "unpriced_requests": 0, "errors": 0,
                     "off_topic_requests": 0,
                     "first_request_at": row["created_at"], "last_request_at": row["created_at"],
@@ -326,6 +327,16 @@ class Reference:
                 entry["has_unpriced_usage"] = True
             else:
                 entry["total_cost_usd"] = (entry["total_cost_usd"] or Decimal(0)) + sum(step.costs)
+        # The cost of the requests whose every step is priced (a request with no step adds
+        # nothing to it but counts among requests - unpriced_requests).
+        for step in self.steps():
+            if step.costs is not None and step.request["log_id"] not in unpriced_request_ids:
+                entry = result[
+                    (self.local_day(step.request["created_at"]), step.request["user_id"])
+                ]
+                entry["priced_requests_cost_usd"] = (
+                    entry["priced_requests_cost_usd"] or Decimal(0)
+                ) + sum(step.costs)
         return result
 
     def user_usage_30d(self) -> dict[tuple, dict[str, Any]]:
