@@ -63,7 +63,8 @@ def problems() -> list[str]:
         if not path.exists():
             found.append(f"supabase/migrations/{name} is missing")
         elif path.read_bytes() != content:
-            found.append(f"supabase/migrations/{name} differs from bootstrap_sql/{MIGRATIONS[name]}")
+            source = MIGRATIONS[name]
+            found.append(f"supabase/migrations/{name} differs from bootstrap_sql/{source}")
     for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
         if path.name not in MIGRATIONS:
             found.append(f"supabase/migrations/{path.name} comes from no bootstrap file")
