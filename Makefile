@@ -36,6 +36,7 @@ help:
 	@echo "make report    write the HTML dashboard from the marts"
 	@echo "make prices-check   the price seed against the pinned genai-prices (a report)"
 	@echo "make spark-build | test-spark | bench-spark   the same marts on Spark (Java 17)"
+	@echo "make supabase-migrations   supabase/migrations/ from bootstrap_sql/"
 	@echo "make db-up | db-down | db-url | psql | bootstrap | lint | format | clean"
 
 $(STAMP):
@@ -72,6 +73,12 @@ psql: $(STAMP)
 
 bootstrap: $(STAMP)
 	@$(PY) -m chat_telemetry bootstrap
+
+# supabase/migrations/: byte-for-byte copies of bootstrap_sql/ (all but the compat file) under
+# timestamped names; commit the result. tests/python/test_supabase.py fails when they drift.
+.PHONY: supabase-migrations
+supabase-migrations:
+	@$(PYTHON) supabase/sync_migrations.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
