@@ -41,7 +41,7 @@ class PurgeResult:
 def lookback_days(project_file: Path = PROJECT_ROOT / "dbt_project.yml") -> int:
     """The dbt var lookback_days as the project declares it."""
     project = yaml.safe_load(project_file.read_text(encoding="utf-8"))
-    return int(project["vars"]["lookback_days"])
+    return int(project["vars"]["chat_telemetry__lookback_days"])
 
 
 def minimum_days(lookback: int, margin: int = DEFAULT_MARGIN_DAYS) -> int:

@@ -6,7 +6,7 @@
 
 {#- Today in the reporting time zone, from dbt's run start: days before it are complete. -#}
 {% macro alert_run_date() -%}
-    {{ local_date(run_started_at_utc(), var('reporting_timezone')) }}
+    {{ local_date(run_started_at_utc(), telemetry_var('reporting_timezone')) }}
 {%- endmacro %}
 
 {#-
@@ -16,12 +16,12 @@
     per day whatever the length of history.
 -#}
 {% macro alert_window_start_date() -%}
-    {{ add_days(as_of_date(), - (var('alert_window_days') | int)) }}
+    {{ add_days(as_of_date(), - (telemetry_var('alert_window_days') | int)) }}
 {%- endmacro %}
 
 {% macro alert_input_start_date() -%}
     {{ add_days(
-        as_of_date(), - (var('alert_window_days') | int) - (var('alert_baseline_days') | int)
+        as_of_date(), - (telemetry_var('alert_window_days') | int) - (telemetry_var('alert_baseline_days') | int)
     ) }}
 {%- endmacro %}
 

@@ -8,19 +8,19 @@
 
 {#- The settings that decide which day a row belongs to. -#}
 {% macro tracked_build_settings() -%}
-    {{ return({'reporting_timezone': var('reporting_timezone') | string}) }}
+    {{ return({'reporting_timezone': telemetry_var('reporting_timezone') | string}) }}
 {%- endmacro %}
 
 {% macro build_settings_relation() -%}
     {{ return(api.Relation.create(
         database=target.get("database"),
-        schema=generate_schema_name('internal', none) | trim,
+        schema=internal_schema_name(),
         identifier='chat_telemetry_build_settings',
     )) }}
 {%- endmacro %}
 
 {% macro is_building_models() -%}
-    {{ return(execute and flags.WHICH in ('run', 'build')) }}
+    {{ return(execute and flags.WHICH in ('run', 'build') and chat_telemetry_models_selected()) }}
 {%- endmacro %}
 
 {#- The recorded settings as a dict (empty when nothing is recorded yet). -#}

@@ -30,7 +30,7 @@
     move the incremental start date past today.
 -#}
 {% macro latest_trusted_created_at() -%}
-    ({{ run_started_at_utc() }} + {{ interval_hours(var('future_tolerance_hours')) }})
+    ({{ run_started_at_utc() }} + {{ interval_hours(telemetry_var('future_tolerance_hours')) }})
 {%- endmacro %}
 
 {% macro interval_hours(hours) -%}
@@ -55,8 +55,8 @@
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set days_back = 1 - (var('lookback_days') | int) -%}
-    {%- set today = local_date(run_started_at_utc(), var('reporting_timezone')) -%}
+    {%- set days_back = 1 - (telemetry_var('lookback_days') | int) -%}
+    {%- set today = local_date(run_started_at_utc(), telemetry_var('reporting_timezone')) -%}
     {%- set query -%}
         select
             case
@@ -80,7 +80,7 @@
     {%- if start_date is none -%}
         1 = 1
     {%- else -%}
-        {{ timestamp_column }} >= {{ local_day_start(date_literal(start_date), var('reporting_timezone')) }}
+        {{ timestamp_column }} >= {{ local_day_start(date_literal(start_date), telemetry_var('reporting_timezone')) }}
         and {{ date_column }} >= {{ date_literal(start_date) }}
     {%- endif -%}
 {%- endmacro %}

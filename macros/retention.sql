@@ -31,7 +31,7 @@
     {%- if purged_before is none -%}
         {{ return('select 1') }}
     {%- endif -%}
-    {%- if var('allow_history_loss') | string | lower in ('true', '1', 'yes') -%}
+    {%- if telemetry_var('allow_history_loss') | string | lower in ('true', '1', 'yes') -%}
         {{ log('allow_history_loss: the full refresh drops mart history before ' ~ purged_before ~ ' (raw rows purged)', info=true) }}
         {{ return('select 1') }}
     {%- endif -%}
@@ -177,9 +177,10 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
 {%- endmacro %}
 
 {#-
-    Where raw telemetry lives (CHAT_TELEMETRY_RAW_SCHEMA, as in models/staging/_sources.yml):
-    public on Postgres, chat_telemetry_raw where Spark landing puts it.
+    Where raw telemetry lives (the var raw_schema or CHAT_TELEMETRY_RAW_SCHEMA, as in
+    models/staging/_sources.yml): public on Postgres, chat_telemetry_raw where Spark landing
+    puts it.
 -#}
 {% macro raw_schema() -%}
-    {{ return(env_var('CHAT_TELEMETRY_RAW_SCHEMA', 'chat_telemetry_raw' if target.type in ('spark', 'databricks') else 'public')) }}
+    {{ return(telemetry_var('raw_schema') or env_var('CHAT_TELEMETRY_RAW_SCHEMA', '') or ('chat_telemetry_raw' if target.type in ('spark', 'databricks') else 'public')) }}
 {%- endmacro %}

@@ -21,15 +21,15 @@
     {%- if not execute or load_relation(daily) is none -%}
         {{ return(boundary) }}
     {%- endif -%}
-    {%- set today = local_date(run_started_at_utc(), var('reporting_timezone')) -%}
+    {%- set today = local_date(run_started_at_utc(), telemetry_var('reporting_timezone')) -%}
     {%- set newest = 'max(request_date)' -%}
     {%- set query -%}
         select
             case
                 when max(request_date) is null then null
                 when max(request_date) < {{ today }}
-                    then {{ add_days(newest, 1 - (var('lookback_days') | int)) }}
-                else {{ add_days(today, 1 - (var('lookback_days') | int)) }}
+                    then {{ add_days(newest, 1 - (telemetry_var('lookback_days') | int)) }}
+                else {{ add_days(today, 1 - (telemetry_var('lookback_days') | int)) }}
             end as boundary_date
         from {{ daily }}
     {%- endset -%}

@@ -7,6 +7,16 @@
 -- MAD of 0 (a baseline that never varied) leaves the z-score undefined: any deviation counts
 -- and the relative change decides; a median of 0 makes any increase count as relative change.
 -- Medians and MADs are exact decimals (exact_median), so that both engines agree to the digit.
+{%- set baseline_day_count = telemetry_var('alert_baseline_days') | int %}
+{%- set min_robust_z = telemetry_var('anomaly_min_robust_z') %}
+{%- set error_multiple = telemetry_var('anomaly_error_multiple') %}
+{%- set min_relative_change = {
+    'cost_anomaly': telemetry_var('cost_anomaly_min_relative_change'),
+    'error_rate_anomaly': telemetry_var('error_rate_anomaly_min_relative_change'),
+    'latency_p95_regression': telemetry_var('latency_p95_min_relative_change'),
+    'off_topic_rate_anomaly': telemetry_var('off_topic_rate_min_relative_change'),
+} %}
+
 with
 
 daily_metrics as (
@@ -33,7 +43,7 @@ paired_with_baseline_days as (
             and complete_days.subject = baseline_days.subject
             and complete_days.metric_date > baseline_days.metric_date
             and complete_days.metric_date
-            <= {{ add_days('baseline_days.metric_date', var('alert_baseline_days') | int) }}
+            <= {{ add_days('baseline_days.metric_date', baseline_day_count) }}
 ),
 
 computed_medians as (
@@ -95,27 +105,27 @@ thresholded as (
     select
         *,
         case rule
-            when 'cost_anomaly' then {{ var('cost_anomaly_min_relative_change') }}
-            when 'error_rate_anomaly' then {{ var('error_rate_anomaly_min_relative_change') }}
-            when 'latency_p95_regression' then {{ var('latency_p95_min_relative_change') }}
-            when 'off_topic_rate_anomaly' then {{ var('off_topic_rate_min_relative_change') }}
+            when 'cost_anomaly' then {{ min_relative_change['cost_anomaly'] }}
+            when 'error_rate_anomaly' then {{ min_relative_change['error_rate_anomaly'] }}
+            when 'latency_p95_regression' then {{ min_relative_change['latency_p95_regression'] }}
+            when 'off_topic_rate_anomaly' then {{ min_relative_change['off_topic_rate_anomaly'] }}
         end as min_relative_change,
         case
             when rule = 'cost_anomaly'
-                then observed >= {{ var('cost_anomaly_min_usd') }}
+                then observed >= {{ telemetry_var('cost_anomaly_min_usd') }}
             when rule = 'error_rate_anomaly'
-                then events >= {{ var('error_rate_anomaly_min_errors') }}
+                then events >= {{ telemetry_var('error_rate_anomaly_min_errors') }}
             when rule = 'latency_p95_regression'
-                then events >= {{ var('latency_p95_min_requests') }}
+                then events >= {{ telemetry_var('latency_p95_min_requests') }}
             when rule = 'off_topic_rate_anomaly'
-                then events >= {{ var('off_topic_rate_min_requests') }}
+                then events >= {{ telemetry_var('off_topic_rate_min_requests') }}
         end as has_enough_volume,
-        deviation > 0 and coalesce(robust_z >= {{ var('anomaly_min_robust_z') }}, true)
+        deviation > 0 and coalesce(robust_z >= {{ min_robust_z }}, true)
             as is_far_above,
-        deviation < 0 and coalesce(robust_z <= -{{ var('anomaly_min_robust_z') }}, true)
+        deviation < 0 and coalesce(robust_z <= -{{ min_robust_z }}, true)
             as is_far_below
     from scored
-    where baseline_days >= {{ var('alert_min_baseline_days') }}
+    where baseline_days >= {{ telemetry_var('alert_min_baseline_days') }}
 ),
 
 flagged as (
@@ -130,8 +140,8 @@ flagged as (
             when
                 rule = 'cost_anomaly'
                 and is_far_below
-                and baseline_median >= {{ var('cost_anomaly_min_usd') }}
-                and relative_change <= -{{ var('cost_anomaly_min_relative_drop') }}
+                and baseline_median >= {{ telemetry_var('cost_anomaly_min_usd') }}
+                and relative_change <= -{{ telemetry_var('cost_anomaly_min_relative_drop') }}
                 then 'down'
         end as direction
     from thresholded
@@ -144,12 +154,12 @@ graded as (
             when
                 direction = 'up'
                 and coalesce(
-                    relative_change >= {{ var('anomaly_error_multiple') }} * min_relative_change,
+                    relative_change >= {{ error_multiple }} * min_relative_change,
                     true
                 )
                 and coalesce(
                     robust_z
-                    >= {{ var('anomaly_error_multiple') }} * {{ var('anomaly_min_robust_z') }},
+                    >= {{ error_multiple }} * {{ min_robust_z }},
                     true
                 )
                 then 'error'

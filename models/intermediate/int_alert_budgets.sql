@@ -2,9 +2,9 @@
 -- subject 'all' when a complete day's total cost is above daily_budget_usd (off when unset),
 -- and a model (as recorded) when its cost that day is above its entry in model_budgets_usd.
 -- Costs are the known costs as priced now; unpriced usage adds nothing (unpriced_model says so).
-{%- set daily_budget = var('daily_budget_usd') %}
+{%- set daily_budget = telemetry_var('daily_budget_usd') %}
 {%- set has_daily_budget = daily_budget is not none and daily_budget | string | trim != '' %}
-{%- set model_budgets = var('model_budgets_usd') or {} %}
+{%- set model_budgets = telemetry_var('model_budgets_usd') or {} %}
 
 with
 

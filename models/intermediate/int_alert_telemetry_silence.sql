@@ -5,6 +5,8 @@
 -- days before today that had any row (at least alert_min_baseline_days of them), so a quiet
 -- night is not silence. Hours are counted back from dbt's run start in whole hours after the
 -- last row. Reads the retained requests (incremental, kept after a raw purge).
+{%- set baseline_day_count = telemetry_var('alert_baseline_days') | int %}
+
 with
 
 retained_requests as (
@@ -12,7 +14,7 @@ retained_requests as (
         created_at,
         request_date
     from {{ ref('int_requests_retained') }}
-    where request_date >= {{ add_days(alert_run_date(), - (var('alert_baseline_days') | int)) }}
+    where request_date >= {{ add_days(alert_run_date(), - baseline_day_count) }}
 ),
 
 found_last_row as (
@@ -23,7 +25,7 @@ found_last_row as (
 listed_baseline_hours as (
     select distinct
         request_date,
-        {{ local_hour('created_at', var('reporting_timezone')) }} as hour_of_day
+        {{ local_hour('created_at', telemetry_var('reporting_timezone')) }} as hour_of_day
     from retained_requests
     where request_date < {{ alert_run_date() }}
 ),
@@ -37,15 +39,15 @@ selected_active_hours as (
     select listed_baseline_hours.hour_of_day
     from listed_baseline_hours
     cross join counted_baseline_days
-    where counted_baseline_days.baseline_days >= {{ var('alert_min_baseline_days') }}
+    where counted_baseline_days.baseline_days >= {{ telemetry_var('alert_min_baseline_days') }}
     group by listed_baseline_hours.hour_of_day, counted_baseline_days.baseline_days
     having
         count(*)
-        >= {{ var('silence_active_hour_share') }} * counted_baseline_days.baseline_days
+        >= {{ telemetry_var('silence_active_hour_share') }} * counted_baseline_days.baseline_days
 ),
 
 generated_hours_back as (
-    {{ dbt.generate_series(24 * (var('alert_baseline_days') | int)) }}
+    {{ dbt.generate_series(24 * baseline_day_count) }}
 ),
 
 sliced_recent_hours as (
@@ -53,7 +55,7 @@ sliced_recent_hours as (
         {{ add_hours(alert_run_started_at(), '- generated_number') }} as slot_start_at,
         {{ local_hour(
             add_hours(alert_run_started_at(), '0.5 - generated_number'),
-            var('reporting_timezone')
+            telemetry_var('reporting_timezone')
         ) }} as hour_of_day
     from generated_hours_back
 ),
@@ -78,21 +80,21 @@ described as (
         'telemetry_silence' as rule,  -- noqa: RF04
         'all' as subject,
         cast(silent_active_hours as {{ type_usd() }}) as observed,
-        cast({{ var('silence_hours') }} as {{ type_usd() }}) as expected,
+        cast({{ telemetry_var('silence_hours') }} as {{ type_usd() }}) as expected,
         'error' as severity,
         coalesce(
             'No telemetry row since ' || {{ alert_timestamp_text('last_row_at') }} || ' ('
             || {{ alert_number(hours_between('last_row_at', alert_run_started_at()), 1) }}
             || ' hours before this build), ',
             'No telemetry row in the last '
-            || cast({{ var('alert_baseline_days') }} as {{ dbt.type_string() }}) || ' days, '
+            || cast({{ baseline_day_count }} as {{ dbt.type_string() }}) || ' days, '
         )
         || cast(silent_active_hours as {{ dbt.type_string() }})
         || ' whole hours of them normally carry traffic (threshold '
-        || cast({{ var('silence_hours') }} as {{ dbt.type_string() }})
+        || cast({{ telemetry_var('silence_hours') }} as {{ dbt.type_string() }})
         || '): check the writer.' as message
     from counted_silent_hours
-    where silent_active_hours >= {{ var('silence_hours') }}
+    where silent_active_hours >= {{ telemetry_var('silence_hours') }}
 )
 
 select * from described

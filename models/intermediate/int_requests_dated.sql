@@ -17,7 +17,7 @@ dated as (
         user_id,
         conversation_id,
         created_at,
-        {{ local_date('created_at', var('reporting_timezone')) }} as request_date,
+        {{ local_date('created_at', telemetry_var('reporting_timezone')) }} as request_date,
         {{ local_date('created_at', 'UTC') }} as pricing_date,
         generated_sql,
         case

@@ -3,7 +3,11 @@
 -- (gpt-4o-mini-2024-07-18 is priced as gpt-4o-mini), never another tier; NULL prices when
 -- none is in force. An empty cache-write price is the input price. Small (days x models x
 -- tiers): the cost models join it on equality, and the cost marts compare it with the prices
--- they last applied to find the days a seed edit reprices.
+-- they last applied to find the days a seed edit reprices. The prices are the seed
+-- token_prices, or the model or seed that the var price_table names (a project that installs
+-- this package and keeps its own price table, with the seed's columns).
+{%- set price_table = telemetry_var('price_table') %}
+
 with
 
 models_used as (
@@ -15,7 +19,7 @@ models_used as (
 ),
 
 token_prices as (
-    select * from {{ ref('token_prices') }}
+    select * from {{ ref(price_table) if price_table else ref('token_prices') }}
 ),
 
 matched_rows as (

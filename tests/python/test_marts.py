@@ -116,9 +116,9 @@ def insert(db, rows: list[dict[str, Any]]) -> None:
         connection.execute("analyze public.chat_telemetry_log")
 
 
-def read_mart(db, name: str) -> dict[tuple, dict[str, Any]]:
+def read_mart(db, name: str, schema: str = "analytics") -> dict[tuple, dict[str, Any]]:
     with connect(db) as connection:
-        cursor = connection.execute(f"select * from analytics.{name}")
+        cursor = connection.execute(f"select * from {schema}.{name}")
         names = [column.name for column in cursor.description or []]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     return {tuple(row[key] for key in KEYS[name]): row for row in rows}
@@ -134,8 +134,10 @@ def same(actual: Any, expected: Any) -> bool:
     return actual == expected
 
 
-def assert_mart_matches(db, name: str, expected: dict[tuple, dict[str, Any]]) -> None:
-    actual = read_mart(db, name)
+def assert_mart_matches(
+    db, name: str, expected: dict[tuple, dict[str, Any]], schema: str = "analytics"
+) -> None:
+    actual = read_mart(db, name, schema)
     assert set(actual) == set(expected), f"{name}: keys differ"
     mismatches = [
         (key, column, actual[key][column], value)
