@@ -10,7 +10,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from chat_telemetry import database
+
+# About 100 s of dbt builds: the slow suite (make test-slow, .ci/run), so that make test stays
+# within a few minutes.
+pytestmark = pytest.mark.slow
 
 
 def test_a_tiny_benchmark_run_agrees_and_reports_every_key(server):
