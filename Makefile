@@ -26,7 +26,7 @@ BENCH_DAYS ?= 30
 BENCH_SPARK_ROWS ?= 200000
 
 .PHONY: help venv venv-spark spark-build test-spark bench-spark db-up db-down db-url psql bootstrap lint format test test-slow pytest dbt-check demo \
-        simulate dbt-build summary report bench bench-otel bench-tiny prices-check clean
+        simulate dbt-build summary report metrics bench bench-otel bench-tiny prices-check clean
 
 help:
 	@echo "make demo      run the main job (embedded Postgres unless PG* is set)"
@@ -34,6 +34,7 @@ help:
 	@echo "make bench     writer and dbt benchmarks (BENCH_ROWS=$(BENCH_ROWS))"
 	@echo "make bench-otel   the OpenTelemetry span processor's cost per span"
 	@echo "make report    write the HTML dashboard from the marts"
+	@echo "make metrics   the semantic layer's ratio metrics by week (mf query)"
 	@echo "make prices-check   the price seed against the pinned genai-prices (a report)"
 	@echo "make spark-build | test-spark | bench-spark   the same marts on Spark (Java 17)"
 	@echo "make supabase-migrations   supabase/migrations/ from bootstrap_sql/"
@@ -137,6 +138,13 @@ demo: $(STAMP)
 
 clean:
 	rm -rf target logs dbt_packages .pytest_cache .ruff_cache
+
+# The semantic layer's metrics (README "Metrics that BI cannot average wrong"), by week unless
+# GROUP_BY says otherwise, from the marts `make demo` built.
+METRICS ?= error_rate,off_topic_rate,cache_hit_rate,cost_per_request_usd
+GROUP_BY ?= metric_time__week
+metrics: $(STAMP)
+	@$(WITH_DB) $(BIN)/mf query --metrics $(METRICS) --group-by $(GROUP_BY)
 
 # Writer, dbt and report benchmarks in a scratch database; BENCH_ROWS rows (default 1M).
 bench: $(STAMP)
