@@ -115,3 +115,88 @@
 {% macro spark__type_usd() -%}
     decimal(38, 18)
 {%- endmacro %}
+
+{#-
+    md5 of a text normalised as answer quality compares questions and suggestions: lowercased,
+    trimmed, every run of whitespace one space. bootstrap_sql/40 computes the same in the view
+    the Spark landing reads (chat_telemetry_log_text_hashes).
+-#}
+{% macro normalised_text_hash(text_column) -%}
+    {{ return(adapter.dispatch('normalised_text_hash', 'chat_telemetry')(text_column)) }}
+{%- endmacro %}
+
+{% macro postgres__normalised_text_hash(text_column) -%}
+    md5(btrim(lower(regexp_replace({{ text_column }}, '\s+', ' ', 'g'))))
+{%- endmacro %}
+
+{% macro spark__normalised_text_hash(text_column) -%}
+    md5(trim(lower(regexp_replace({{ text_column }}, '\\s+', ' '))))
+{%- endmacro %}
+
+{#-
+    The hash of the normalised question, in staging. Postgres computes it from the raw text;
+    Spark never has the text: the landing brought the hash Postgres computed (question_hash).
+-#}
+{% macro question_hash() -%}
+    {{ return(adapter.dispatch('question_hash', 'chat_telemetry')()) }}
+{%- endmacro %}
+
+{% macro postgres__question_hash() -%}
+    {{ normalised_text_hash('user_question') }}
+{%- endmacro %}
+
+{% macro spark__question_hash() -%}
+    question_hash
+{%- endmacro %}
+
+{#-
+    The hashes of the normalised follow-up suggestions, in staging, as an array (empty when
+    there are none). Postgres computes them from the raw jsonb array; Spark reads the landed
+    follow_up_suggestion_hashes.
+-#}
+{% macro follow_up_suggestion_hashes() -%}
+    {{ return(adapter.dispatch('follow_up_suggestion_hashes', 'chat_telemetry')()) }}
+{%- endmacro %}
+
+{% macro postgres__follow_up_suggestion_hashes() -%}
+    array(
+        select {{ normalised_text_hash('suggestions.suggestion') }}
+        from jsonb_array_elements_text(
+            case
+                when jsonb_typeof(follow_up_suggestions) = 'array' then follow_up_suggestions
+                else '[]'::jsonb
+            end
+        ) with ordinality as suggestions (suggestion, position)
+        order by suggestions.position
+    )
+{%- endmacro %}
+
+{% macro spark__follow_up_suggestion_hashes() -%}
+    coalesce(follow_up_suggestion_hashes, cast(array() as array<string>))
+{%- endmacro %}
+
+{#- Whether an array holds a value: false (never NULL) when either is NULL. -#}
+{% macro array_holds(array_column, value) -%}
+    {{ return(adapter.dispatch('array_holds', 'chat_telemetry')(array_column, value)) }}
+{%- endmacro %}
+
+{% macro postgres__array_holds(array_column, value) -%}
+    coalesce({{ value }} = any({{ array_column }}), false)
+{%- endmacro %}
+
+{% macro spark__array_holds(array_column, value) -%}
+    coalesce(array_contains({{ array_column }}, {{ value }}), false)
+{%- endmacro %}
+
+{#- The number of elements of an array, 0 when it is NULL. -#}
+{% macro array_size(array_column) -%}
+    {{ return(adapter.dispatch('array_size', 'chat_telemetry')(array_column)) }}
+{%- endmacro %}
+
+{% macro postgres__array_size(array_column) -%}
+    coalesce(cardinality({{ array_column }}), 0)
+{%- endmacro %}
+
+{% macro spark__array_size(array_column) -%}
+    case when {{ array_column }} is null then 0 else size({{ array_column }}) end
+{%- endmacro %}
