@@ -76,7 +76,7 @@ select
             pg_catalog.lower(pg_catalog.regexp_replace(log.user_question, '\s+', ' ', 'g'))
         )
     ) as question_hash,
-    array(
+    pg_catalog.array_to_string(array(
         select
             pg_catalog.md5(
                 pg_catalog.btrim(
@@ -91,7 +91,7 @@ select
             end
         ) with ordinality as suggestion (value, position)
         order by suggestion.position
-    ) as follow_up_suggestion_hashes
+    ), ',') as follow_up_suggestion_hashes
 from public.chat_telemetry_log as log;
 
 comment on view public.chat_telemetry_log_text_hashes is

@@ -150,16 +150,17 @@
 {%- endmacro %}
 
 {#-
-    The hashes of the normalised follow-up suggestions, in staging, as an array (empty when
-    there are none). Postgres computes them from the raw jsonb array; Spark reads the landed
-    follow_up_suggestion_hashes.
+    The hashes of the normalised follow-up suggestions, in staging, as one text: the md5 hex
+    digests in order, separated by commas ('' when there are none; a text rather than an
+    array, which every engine, the JDBC landing and dbt's unit tests handle alike). Postgres
+    computes them from the raw jsonb array; Spark reads the landed follow_up_suggestion_hashes.
 -#}
 {% macro follow_up_suggestion_hashes() -%}
     {{ return(adapter.dispatch('follow_up_suggestion_hashes', 'chat_telemetry')()) }}
 {%- endmacro %}
 
 {% macro postgres__follow_up_suggestion_hashes() -%}
-    array(
+    array_to_string(array(
         select {{ normalised_text_hash('suggestions.suggestion') }}
         from jsonb_array_elements_text(
             case
@@ -168,35 +169,25 @@
             end
         ) with ordinality as suggestions (suggestion, position)
         order by suggestions.position
-    )
+    ), ',')
 {%- endmacro %}
 
 {% macro spark__follow_up_suggestion_hashes() -%}
-    coalesce(follow_up_suggestion_hashes, cast(array() as array<string>))
+    coalesce(follow_up_suggestion_hashes, '')
 {%- endmacro %}
 
-{#- Whether an array holds a value: false (never NULL) when either is NULL. -#}
-{% macro array_holds(array_column, value) -%}
-    {{ return(adapter.dispatch('array_holds', 'chat_telemetry')(array_column, value)) }}
+{#-
+    Whether a comma-separated list of hashes holds a hash: false (never NULL) when either is
+    NULL or empty.
+-#}
+{% macro hash_list_holds(list_column, value) -%}
+    {{ return(adapter.dispatch('hash_list_holds', 'chat_telemetry')(list_column, value)) }}
 {%- endmacro %}
 
-{% macro postgres__array_holds(array_column, value) -%}
-    coalesce({{ value }} = any({{ array_column }}), false)
+{% macro postgres__hash_list_holds(list_column, value) -%}
+    coalesce(strpos(',' || {{ list_column }} || ',', ',' || {{ value }} || ',') > 0, false)
 {%- endmacro %}
 
-{% macro spark__array_holds(array_column, value) -%}
-    coalesce(array_contains({{ array_column }}, {{ value }}), false)
-{%- endmacro %}
-
-{#- The number of elements of an array, 0 when it is NULL. -#}
-{% macro array_size(array_column) -%}
-    {{ return(adapter.dispatch('array_size', 'chat_telemetry')(array_column)) }}
-{%- endmacro %}
-
-{% macro postgres__array_size(array_column) -%}
-    coalesce(cardinality({{ array_column }}), 0)
-{%- endmacro %}
-
-{% macro spark__array_size(array_column) -%}
-    case when {{ array_column }} is null then 0 else size({{ array_column }}) end
+{% macro spark__hash_list_holds(list_column, value) -%}
+    coalesce(instr(concat(',', {{ list_column }}, ','), concat(',', {{ value }}, ',')) > 0, false)
 {%- endmacro %}

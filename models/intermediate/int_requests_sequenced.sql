@@ -46,11 +46,11 @@ classified as (
         generated_sql is not null as has_sql,
         coalesce(generated_sql is not null and not is_error and result_row_count = 0, false)
             as is_empty_result,
-        {{ array_size('follow_up_suggestion_hashes') }} > 0 as has_suggestions,
+        coalesce(follow_up_suggestion_hashes, '') != '' as has_suggestions,
         case when conversation_id is not null then next_request_at end as next_request_at,
         conversation_id is not null
         and next_question_hash is not null
-        and {{ array_holds('follow_up_suggestion_hashes', 'next_question_hash') }}
+        and {{ hash_list_holds('follow_up_suggestion_hashes', 'next_question_hash') }}
             as is_suggestion_followed
     from sequenced
 ),
