@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -301,12 +302,36 @@ def test_bi_role_reads_marts_but_not_raw_or_internal_models(fresh_db):
             "analytics_internal.stg_chat_telemetry__requests",
             "analytics_internal.int_requests_dated",
             "analytics_internal.token_prices",
+            "analytics_internal.int_requests_sequenced",
+            "public.chat_telemetry_log_text_hashes",
         ):
             try:
                 connection.execute(f"select 1 from {forbidden} limit 1")
             except psycopg.errors.InsufficientPrivilege:
                 continue
             raise AssertionError(f"bi_reader could read {forbidden}")
+        # No column the role can read anywhere holds a question, a suggestion or their hash.
+        connection.execute("reset role")
+        readable = connection.execute(
+            """
+            select table_schema, table_name, column_name
+            from information_schema.columns
+            where
+                table_schema not in ('pg_catalog', 'information_schema')
+                and has_column_privilege(
+                    'bi_reader',
+                    format('%I.%I', table_schema, table_name),
+                    column_name,
+                    'select'
+                )
+            """
+        ).fetchall()
+    assert {schema for schema, _, _ in readable} == {"analytics"}
+    assert {table for _, table, _ in readable} == {*KEYS, "rpt_alerts"}
+    text_like = [
+        row for row in readable if re.search("question|suggestion|answer|hash|message", row[2])
+    ]
+    assert not text_like, text_like
 
 
 def test_the_seven_report_analyses_run_as_the_bi_role(fresh_db):
