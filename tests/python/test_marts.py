@@ -328,10 +328,25 @@ def test_bi_role_reads_marts_but_not_raw_or_internal_models(fresh_db):
         ).fetchall()
     assert {schema for schema, _, _ in readable} == {"analytics"}
     assert {table for _, table, _ in readable} == {*KEYS, "rpt_alerts"}
-    text_like = [
-        row for row in readable if re.search("question|suggestion|answer|hash|message", row[2])
-    ]
-    assert not text_like, text_like
+    named_like_text = [row for row in readable if re.search("question|answer|hash", row[2])]
+    assert not named_like_text, named_like_text
+    # Nor does any value: no readable text column holds a question's or suggestion's hash.
+    with connect(fresh_db) as connection:
+        hashes = {
+            value
+            for question, suggestions in connection.execute(
+                "select question_hash, follow_up_suggestion_hashes "
+                "from analytics_internal.stg_chat_telemetry__requests"
+            ).fetchall()
+            for value in [question, *suggestions.split(",")]
+            if value
+        }
+        assert hashes
+        for schema, table, column in readable:
+            values = connection.execute(
+                f'select distinct "{column}"::text from {schema}.{table}'
+            ).fetchall()
+            assert not hashes & {value for (value,) in values}, (table, column)
 
 
 def test_the_seven_report_analyses_run_as_the_bi_role(fresh_db):
