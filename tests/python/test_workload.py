@@ -191,3 +191,43 @@ def test_a_small_demo_end_to_end_and_its_summary_agrees_with_the_marts(fresh_db)
     ]  # fmt: skip
     rendered = summary.render(list(sections.values()))
     assert "Model comparison" in rendered and "gpt-4o-mini" in rendered
+
+
+def test_users_ask_again_after_bad_answers_and_take_suggestions(workload):
+    """Answer quality has something to measure: failed or empty answers re-asked within the
+    5-minute window (not all), and suggestions taken, some only equal once normalised."""
+    from reference_marts import normalise
+
+    by_conversation: dict = {}
+    for record in workload.records:
+        by_conversation.setdefault(record.conversation_id, []).append(record)
+    bad = reasked = good = quick_after_good = 0
+    offered = followed = followed_only_normalised = 0
+    for records in by_conversation.values():
+        records.sort(key=lambda r: r.created_at)
+        for earlier, later in zip(records, records[1:], strict=False):
+            empty = (
+                earlier.generated_sql is not None
+                and earlier.error_type is None
+                and earlier.result_row_count == 0
+            )
+            quick = (later.created_at - earlier.created_at).total_seconds() <= 300
+            if earlier.error_type is not None or empty:
+                bad += 1
+                reasked += quick
+            else:
+                good += 1
+                quick_after_good += quick
+            if earlier.follow_up_suggestions:
+                offered += 1
+                if normalise(later.user_question) in map(normalise, earlier.follow_up_suggestions):
+                    followed += 1
+                    followed_only_normalised += (
+                        later.user_question not in earlier.follow_up_suggestions
+                    )
+    # Bursty traffic puts many next turns within 5 minutes anyway; bad answers, more so.
+    assert reasked / bad > quick_after_good / good + 0.15, (reasked, bad, quick_after_good, good)
+    assert reasked < bad
+    # Of the answers with suggestions that got a next turn in their conversation.
+    assert 0.1 < followed / offered < 0.7, (followed, offered)
+    assert followed_only_normalised > 0
