@@ -177,6 +177,16 @@ def test_a_small_demo_end_to_end_and_its_summary_agrees_with_the_marts(fresh_db)
         raw_requests = connection.execute(
             "select count(*) from public.chat_telemetry_log"
         ).fetchone()[0]
+        empty_top = connection.execute(
+            "select empty_results from analytics.fct_sql_fingerprints where empty_results > 0 "
+            "order by empty_results desc, sql_fingerprint limit 5"
+        ).fetchall()
+        quality = dict(
+            connection.execute(
+                "select request_date, sum(empty_results) "
+                "from analytics.fct_daily_answer_quality group by request_date"
+            ).fetchall()
+        )
     cost = next(s for title, s in sections.items() if title.startswith("Cost per day"))
     assert {row[0]: row[2] for row in cost.rows} == cost_by_day
     assert all(isinstance(row[2], Decimal) for row in cost.rows)
@@ -185,6 +195,10 @@ def test_a_small_demo_end_to_end_and_its_summary_agrees_with_the_marts(fresh_db)
     assert requests == raw_requests
     fingerprints = next(s for title, s in sections.items() if title.startswith("Top 5"))
     assert [row[0] for row in fingerprints.rows] == [row[0] for row in top]
+    by_empty = next(s for title, s in sections.items() if "by empty results" in title)
+    assert [row[0] for row in by_empty.rows] == [row[0] for row in empty_top] and empty_top
+    answers = next(s for title, s in sections.items() if title.startswith("Answer quality"))
+    assert answers.rows and all(row[2] == quality[row[0]] for row in answers.rows)
     latency = next(s for title, s in sections.items() if title.startswith("Step latency"))
     assert [row[1] for row in latency.rows] == [
         "nl_to_sql", "sql_execution", "response_generation", "ttfb",
