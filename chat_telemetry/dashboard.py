@@ -395,9 +395,7 @@ def answer_quality_figure(data: DashboardData) -> go.Figure:
                 mode="lines+markers",
             )
         )
-    figure.update_layout(
-        title=f"Answer quality per day ({_range(data)}{_partial_note(data)})"
-    )
+    figure.update_layout(title=f"Answer quality per day ({_range(data)}{_partial_note(data)})")
     figure.update_yaxes(tickformat=".1%")
     return figure
 

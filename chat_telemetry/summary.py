@@ -127,8 +127,16 @@ QUERIES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "answer_quality": (
         "Answer quality, last 7 complete days (empty: SQL ran, no row; re-asked within "
         "5 minutes after a failure or an empty result; suggestions taken)",
-        ("day", "with_sql", "empty", "empty_rate", "reasked", "reask_rate", "followed",
-         "follow_rate"),
+        (
+            "day",
+            "with_sql",
+            "empty",
+            "empty_rate",
+            "reasked",
+            "reask_rate",
+            "followed",
+            "follow_rate",
+        ),
         """
         with complete as (
             select * from {schema}.fct_daily_answer_quality where request_date < %(today)s

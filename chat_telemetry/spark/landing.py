@@ -9,7 +9,8 @@ Federation; README: Running on Spark). We only choose what to read:
   bootstrap_sql/40). Answer quality needs to know whether a question equals one of the
   previous answer's suggestions: Postgres computes md5 hashes of the normalised question and
   suggestions in the view `chat_telemetry_log_text_hashes`, the only thing the loader may read
-  about them, and those hashes are landed (`question_hash`, `follow_up_suggestion_hashes`). Partitioned by `created_date` (UTC). A run replaces every day from
+  about them, and those hashes are landed (`question_hash`, `follow_up_suggestion_hashes`).
+  Partitioned by `created_date` (UTC). A run replaces every day from
   `lookback_days` before the newest landed day (never later than `lookback_days` before
   today, so a clock-skewed row from 2099 cannot stop recent days from being re-landed): new
   days arrive and late rows are picked up, older days are not read again.

@@ -164,8 +164,8 @@ class FollowUp:
 
     due_at: datetime
     order: int
-    user_id: uuid.UUID = field(compare=False)
-    conversation_id: uuid.UUID = field(compare=False)
+    user_id: uuid.UUID | str = field(compare=False)
+    conversation_id: uuid.UUID | str = field(compare=False)
     question: str = field(compare=False)
 
 
@@ -372,6 +372,8 @@ class WorkloadGenerator:
     def _draw_record(self, at: datetime, follow_up: FollowUp | None) -> TelemetryRecord:
         rng = self.rng
         user = self.users[self._pick(self._user_cumulative)]
+        user_id: uuid.UUID | str
+        conversation_id: uuid.UUID | str
         if follow_up is None:
             conversation = self._conversation_for(user, at)
             user_id, conversation_id = user.user_id, conversation.conversation_id

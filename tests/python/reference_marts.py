@@ -7,6 +7,7 @@ up as a difference. Money is Decimal (exact, as Postgres numeric); latency and r
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -468,7 +469,7 @@ class Reference:
         next_of: dict[Any, dict[str, Any]] = {}
         for rows in by_conversation.values():
             ordered = sorted(rows, key=lambda r: (r["created_at"], str(r["log_id"])))
-            for earlier, later in zip(ordered, ordered[1:], strict=False):
+            for earlier, later in itertools.pairwise(ordered):
                 next_of[earlier["log_id"]] = later
         window = timedelta(minutes=reask_window_minutes)
         flags = {}

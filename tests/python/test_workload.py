@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import statistics
 from collections import Counter
 from datetime import date
@@ -219,7 +220,7 @@ def test_users_ask_again_after_bad_answers_and_take_suggestions(workload):
     offered = followed = followed_only_normalised = 0
     for records in by_conversation.values():
         records.sort(key=lambda r: r.created_at)
-        for earlier, later in zip(records, records[1:], strict=False):
+        for earlier, later in itertools.pairwise(records):
             empty = (
                 earlier.generated_sql is not None
                 and earlier.error_type is None
