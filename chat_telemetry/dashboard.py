@@ -47,6 +47,8 @@ class DashboardData:
     daily_errors: list[dict[str, Any]] = field(default_factory=list)
     errors_by_step: list[dict[str, Any]] = field(default_factory=list)
     daily_off_topic: list[dict[str, Any]] = field(default_factory=list)
+    daily_answer_quality: list[dict[str, Any]] = field(default_factory=list)
+    empty_fingerprints: list[dict[str, Any]] = field(default_factory=list)
     top_fingerprints: list[dict[str, Any]] = field(default_factory=list)
     model_comparison: list[dict[str, Any]] = field(default_factory=list)
     heaviest_users: list[dict[str, Any]] = field(default_factory=list)
@@ -84,6 +86,23 @@ QUERIES = {
         from {schema}.fct_daily_off_topic
         where request_date between %(start)s and %(end)s
         order by request_date""",
+    "daily_answer_quality": """
+        select request_date, sum(requests_with_sql) as requests_with_sql,
+               sum(empty_results) as empty_results,
+               sum(failed_or_empty_requests) as failed_or_empty_requests,
+               sum(reasked_requests) as reasked_requests,
+               sum(empty_results)::float8 / nullif(sum(requests_with_sql), 0)
+                   as empty_result_rate,
+               sum(reasked_requests)::float8 / nullif(sum(failed_or_empty_requests), 0)
+                   as reask_rate
+        from {schema}.fct_daily_answer_quality
+        where request_date between %(start)s and %(end)s
+        group by request_date order by request_date""",
+    "empty_fingerprints": """
+        select sql_fingerprint, empty_results, occurrences, example_sql
+        from {schema}.fct_sql_fingerprints
+        where empty_results > 0
+        order by empty_results desc, sql_fingerprint limit 10""",
     "top_fingerprints": """
         select sql_fingerprint, occurrences, errors, avg_sql_execution_ms, example_sql,
                last_seen_at
@@ -357,6 +376,43 @@ def off_topic_figure(data: DashboardData) -> go.Figure:
     return figure
 
 
+def answer_quality_figure(data: DashboardData) -> go.Figure:
+    """Empty results and re-asks per complete day: the share of SQL that ran and found
+    nothing, and the share of failed or empty answers asked again within the re-ask window."""
+    rows = _complete_days(data, data.daily_answer_quality)
+    figure = go.Figure()
+    for name, column, counts in (
+        ("empty-result rate (of requests with SQL)", "empty_result_rate", "empty_results"),
+        ("re-ask rate (of failed or empty answers)", "reask_rate", "reasked_requests"),
+    ):
+        figure.add_trace(
+            go.Scatter(
+                name=name,
+                x=[r["request_date"] for r in rows],
+                y=[r[column] for r in rows],
+                customdata=[r[counts] for r in rows],
+                hovertemplate="%{y:.1%} (%{customdata})",
+                mode="lines+markers",
+            )
+        )
+    figure.update_layout(title=f"Answer quality per day ({_range(data)}{_partial_note(data)})")
+    figure.update_yaxes(tickformat=".1%")
+    return figure
+
+
+def empty_fingerprints_figure(data: DashboardData) -> go.Figure:
+    rows = data.empty_fingerprints
+    return _table(
+        ["empty results", "occurrences", "most recent SQL"],
+        [
+            [r["empty_results"] for r in rows],
+            [r["occurrences"] for r in rows],
+            [_plotly_text(r["example_sql"], 300) for r in rows],
+        ],
+        "SQL fingerprints that most often return nothing (all history)",
+    )
+
+
 def today_figure(data: DashboardData) -> go.Figure:
     """Today so far, apart from the trend charts and titled as partial."""
     day = data.partial_day
@@ -588,7 +644,9 @@ FIGURES = (
     ("latency", latency_figure),
     ("errors", errors_figure),
     ("off_topic", off_topic_figure),
+    ("answer_quality", answer_quality_figure),
     ("fingerprints", fingerprints_figure),
+    ("empty_fingerprints", empty_fingerprints_figure),
     ("models", models_figure),
     ("users", users_figure),
     ("alerts", alerts_figure),

@@ -124,6 +124,51 @@ QUERIES: dict[str, tuple[str, tuple[str, ...], str]] = {
         order by occurrences desc, sql_fingerprint limit 5
         """,
     ),
+    "answer_quality": (
+        "Answer quality, last 7 complete days (empty: SQL ran, no row; re-asked within "
+        "5 minutes after a failure or an empty result; suggestions taken)",
+        (
+            "day",
+            "with_sql",
+            "empty",
+            "empty_rate",
+            "reasked",
+            "reask_rate",
+            "followed",
+            "follow_rate",
+        ),
+        """
+        with complete as (
+            select * from {schema}.fct_daily_answer_quality where request_date < %(today)s
+        ),
+        daily as (
+            select request_date, sum(requests_with_sql) as with_sql,
+                   sum(empty_results) as empty, sum(failed_or_empty_requests) as bad,
+                   sum(reasked_requests) as reasked,
+                   sum(requests_with_suggestions) as offered,
+                   sum(suggestions_followed) as followed
+            from complete
+            where request_date > (select max(request_date) from complete) - 7
+            group by request_date
+        )
+        select request_date, with_sql, empty,
+               to_char(100.0 * empty / nullif(with_sql, 0), 'FM990.00') || '%%',
+               reasked, to_char(100.0 * reasked / nullif(bad, 0), 'FM990.00') || '%%',
+               followed, to_char(100.0 * followed / nullif(offered, 0), 'FM990.00') || '%%'
+        from daily order by request_date
+        """,
+    ),
+    "empty_fingerprints": (
+        "Top 5 SQL fingerprints by empty results (all history)",
+        ("empty_results", "occurrences", "example_sql"),
+        """
+        select empty_results, occurrences,
+               left(regexp_replace(example_sql, '\\s+', ' ', 'g'), 60)
+        from {schema}.fct_sql_fingerprints
+        where empty_results > 0
+        order by empty_results desc, sql_fingerprint limit 5
+        """,
+    ),
     "models": (
         "Model comparison, last 30 days",
         ("sql_model", "response_model", "requests", "error_rate", "p95_ttfb_ms", "avg_cost_usd"),

@@ -45,6 +45,18 @@
     interval {{ hours | int }} hours
 {%- endmacro %}
 
+{% macro interval_minutes(minutes) -%}
+    {{ return(adapter.dispatch('interval_minutes', 'chat_telemetry')(minutes)) }}
+{%- endmacro %}
+
+{% macro postgres__interval_minutes(minutes) -%}
+    interval '{{ minutes | int }} minutes'
+{%- endmacro %}
+
+{% macro spark__interval_minutes(minutes) -%}
+    interval {{ minutes | int }} minutes
+{%- endmacro %}
+
 {#-
     The first request_date an incremental run rebuilds, as an ISO date string, or none on a
     full build (or when the table is empty). lookback_days back from the newest day built,
@@ -93,15 +105,16 @@
     days whose prices changed and records the prices applied, `rebuild_forgotten_days=true` the
     days logged as forgotten (macros/repriced_days.sql). On Postgres, the custom
     strategy `replace_days` below (`indexed=true` adds an index on request_date for large
-    intermediate tables, whose delete would otherwise scan them); on Spark, an
+    intermediate tables, whose delete would otherwise scan them; `extra_indexes` one index
+    per column named, for models read by another key); on Spark, an
     insert_overwrite of request_date partitions with the hooks below.
 -#}
 {% macro daily_incremental_config(
     indexed=false, forget_erased_users=false, log_forgotten_days=false, reprice=false,
-    rebuild_forgotten_days=false
+    rebuild_forgotten_days=false, extra_indexes=[]
 ) -%}
     {%- set settings = adapter.dispatch('daily_incremental_config', 'chat_telemetry')(
-        indexed, forget_erased_users, log_forgotten_days
+        indexed, forget_erased_users, log_forgotten_days, extra_indexes
     ) -%}
     {%- set post_hooks = settings.get('post_hook', []) -%}
     {%- if reprice -%}
@@ -122,14 +135,20 @@
     {{ return(settings) }}
 {%- endmacro %}
 
-{% macro default__daily_incremental_config(indexed, forget_erased_users, log_forgotten_days) -%}
+{% macro default__daily_incremental_config(
+    indexed, forget_erased_users, log_forgotten_days, extra_indexes=[]
+) -%}
     {%- set settings = {
         'materialized': 'incremental',
         'incremental_strategy': 'replace_days',
         'on_schema_change': 'append_new_columns',
     } -%}
-    {%- if indexed -%}
-        {%- do settings.update({'indexes': [{'columns': ['request_date']}]}) -%}
+    {%- set indexes = [{'columns': ['request_date']}] if indexed else [] -%}
+    {%- for column in extra_indexes -%}
+        {%- do indexes.append({'columns': [column]}) -%}
+    {%- endfor -%}
+    {%- if indexes -%}
+        {%- do settings.update({'indexes': indexes}) -%}
     {%- endif -%}
     {%- if forget_erased_users -%}
         {%- do settings.update({'post_hook': [
@@ -147,7 +166,9 @@
     have no row any more (a day made by an erased user alone). Nothing is dropped before the
     new rows are written, so a run that fails midway loses no day.
 -#}
-{% macro spark__daily_incremental_config(indexed, forget_erased_users, log_forgotten_days) -%}
+{% macro spark__daily_incremental_config(
+    indexed, forget_erased_users, log_forgotten_days, extra_indexes=[]
+) -%}
     {%- set post_hooks = ['{{ drop_days_not_rebuilt() }}'] -%}
     {%- if forget_erased_users -%}
         {%- do post_hooks.append(

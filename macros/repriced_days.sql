@@ -133,14 +133,16 @@
     The days the current incremental run rebuilds: {'all': true} on a full build (or when the
     record of applied prices is missing), else the start date (none on an empty table) and the
     extra days before it that must be rebuilt (repriced, or a user forgotten on them).
+    `date_column`: the expression giving a row's request day in the model's own table
+    (fct_conversations: the day of last_request_at).
 -#}
-{% macro rebuilt_days() -%}
+{% macro rebuilt_days(date_column='request_date') -%}
     {%- set reprice = config.meta_get('chat_telemetry_reprice') or false -%}
     {%- set rebuild_forgotten = config.meta_get('chat_telemetry_rebuild_forgotten_days') or false -%}
     {%- if not execute or not is_incremental() -%}
         {{ return({'all': true, 'start_date': none, 'extra_days': []}) }}
     {%- endif -%}
-    {%- set start_date = incremental_start_date() -%}
+    {%- set start_date = incremental_start_date(date_column) -%}
     {%- set extra_days = [] -%}
     {%- if reprice -%}
         {%- set missing = columns_missing_from_this() -%}
@@ -189,9 +191,14 @@
     {{ return(missing) }}
 {%- endmacro %}
 
-{#- A where-clause on request_date selecting the days the run rebuilds. -#}
-{% macro rebuilt_days_filter(date_column='request_date') -%}
-    {%- set days = rebuilt_days() -%}
+{#-
+    A where-clause on request_date selecting the days the run rebuilds (`days`: what
+    rebuilt_days returned, when the caller already has it).
+-#}
+{% macro rebuilt_days_filter(date_column='request_date', days=none) -%}
+    {%- if days is none -%}
+        {%- set days = rebuilt_days() -%}
+    {%- endif -%}
     {%- if days['all'] -%}
         1 = 1
     {%- else -%}

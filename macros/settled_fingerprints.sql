@@ -80,7 +80,7 @@
         'materialized': 'incremental',
         'incremental_strategy': 'delete+insert',
         'unique_key': 'sql_fingerprint',
-        'on_schema_change': 'fail',
+        'on_schema_change': 'append_new_columns',
         'indexes': [{'columns': ['sql_fingerprint'], 'unique': true}],
         'pre_hook': ['{{ clear_settled_fingerprints_moving_back() }}'],
     }) }}
@@ -109,6 +109,7 @@
         cast(sum(result_row_count_measurements) as {{ dbt.type_bigint() }})
             as result_row_count_measurements,
         cast(sum(errors) as {{ dbt.type_bigint() }}) as errors,
+        cast(sum(empty_results) as {{ dbt.type_bigint() }}) as empty_results,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
         max(case when recency_rank = 1 then latest_sql end) as latest_sql

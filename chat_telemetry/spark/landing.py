@@ -6,7 +6,11 @@ Federation; README: Running on Spark). We only choose what to read:
 
 - `chat_telemetry_log`: the columns the marts need, never the question, the answer, the
   follow-ups or the error message (the `telemetry_loader` role cannot even read those:
-  bootstrap_sql/40). Partitioned by `created_date` (UTC). A run replaces every day from
+  bootstrap_sql/40). Answer quality needs to know whether a question equals one of the
+  previous answer's suggestions: Postgres computes md5 hashes of the normalised question and
+  suggestions in the view `chat_telemetry_log_text_hashes`, the only thing the loader may read
+  about them, and those hashes are landed (`question_hash`, `follow_up_suggestion_hashes`).
+  Partitioned by `created_date` (UTC). A run replaces every day from
   `lookback_days` before the newest landed day (never later than `lookback_days` before
   today, so a clock-skewed row from 2099 cannot stop recent days from being re-landed): new
   days arrive and late rows are picked up, older days are not read again.
@@ -72,6 +76,8 @@ LOG_COLUMNS_SQL = """
     response_service_tier,
     sql_cache_write_tokens,
     response_cache_write_tokens,
+    question_hash,
+    follow_up_suggestion_hashes,
     (created_at at time zone 'UTC')::date as created_date
 """
 
@@ -211,7 +217,11 @@ def land_log(
 ) -> tuple[date | None, int]:
     days = [] if full else landed_days(spark)
     start = landing_start_date(days, lookback_days, today)
-    query = f"select {LOG_COLUMNS_SQL} from public.chat_telemetry_log"
+    # The hashes come from the view by primary key: the loader has no privilege on the text.
+    query = (
+        f"select {LOG_COLUMNS_SQL} from public.chat_telemetry_log"
+        " inner join public.chat_telemetry_log_text_hashes using (log_id)"
+    )
     if start is not None:
         query += f" where created_at >= timestamptz '{start.isoformat()} 00:00:00+00'"
     # Read once from Postgres, then write: the count and the write must see the same rows.

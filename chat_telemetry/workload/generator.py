@@ -9,6 +9,7 @@ questions and generated SQL (BIRD, Spider), off-topic questions (sql-eval), toke
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import math
 import random
@@ -116,6 +117,17 @@ HOURLY_WEIGHT = (
     1.7, 1.75, 1.8, 1.7, 1.5, 1.3, 1.1, 0.95, 0.8, 0.65, 0.5, 0.35,
 )  # fmt: skip
 STATEMENT_TIMEOUT_MS = 30_000
+# Answer quality. After a failure or an empty result, 45% of users ask again in the same
+# conversation, a lognormal delay with a 100 s median (most within the 5-minute re-ask
+# window, a tail beyond it); after an answer with suggestions, 25% take one (40 s median).
+# No public NL-to-SQL trace records re-asks or followed suggestions: these shares and delays
+# are stated assumptions, not measurements.
+REASK_SHARE = 0.45
+REASK_MEDIAN_S = 100.0
+SUGGESTION_FOLLOW_SHARE = 0.25
+FOLLOW_MEDIAN_S = 40.0
+# A planned follow-up no arrival took within this long is dropped (the user went away).
+FOLLOW_UP_GIVE_UP = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,17 @@ class Conversation:
     conversation_id: uuid.UUID
     user_id: uuid.UUID
     created_at: datetime
+
+
+@dataclass(order=True, frozen=True)
+class FollowUp:
+    """A request a user will make next in a conversation: a re-ask or a suggestion taken."""
+
+    due_at: datetime
+    order: int
+    user_id: uuid.UUID | str = field(compare=False)
+    conversation_id: uuid.UUID | str = field(compare=False)
+    question: str = field(compare=False)
 
 
 @dataclass
@@ -196,6 +219,10 @@ class WorkloadGenerator:
         self._hour_cumulative = _cumulative(list(HOURLY_WEIGHT))
         self._latest_conversation: dict[uuid.UUID, Conversation] = {}
         self.conversations: list[Conversation] = []
+        # Answer quality: follow-ups planned after a request, taken by the next arrival due.
+        self.quality_rng = random.Random(settings.seed * 1_000_003 + 23)
+        self._follow_ups: list[FollowUp] = []
+        self._follow_up_count = 0
 
     # ------------------------------------------------------------ population
 
@@ -290,15 +317,74 @@ class WorkloadGenerator:
         return round(total), round(first_token)
 
     def _record(self, at: datetime) -> TelemetryRecord:
+        """One request: a planned follow-up (a re-ask after a failure or an empty result, or
+        a suggested follow-up taken) when one is due, else a new question."""
+        follow_up = self._due_follow_up(at)
+        record = self._draw_record(at, follow_up)
+        if follow_up is not None and not record.is_off_topic:
+            record.user_question = follow_up.question
+        self._plan_follow_up(record)
+        return record
+
+    def _due_follow_up(self, at: datetime) -> FollowUp | None:
+        """The earliest planned follow-up due by `at`; those left waiting for more than
+        FOLLOW_UP_GIVE_UP (no arrival took them) are dropped: the user went away."""
+        while self._follow_ups and self._follow_ups[0].due_at < at - FOLLOW_UP_GIVE_UP:
+            heapq.heappop(self._follow_ups)
+        if self._follow_ups and self._follow_ups[0].due_at <= at:
+            return heapq.heappop(self._follow_ups)
+        return None
+
+    def _plan_follow_up(self, record: TelemetryRecord) -> None:
+        """After a failure or an empty result the user often asks again within a minute or
+        two (same question, sometimes lowercased); after a good answer they sometimes take a
+        suggested follow-up, typed as offered or with their own case and spacing."""
+        rng = self.quality_rng
+        failed = record.error_type is not None
+        empty = record.generated_sql is not None and not failed and record.result_row_count == 0
+        if record.conversation_id is None:
+            return
+        if failed or empty:
+            if rng.random() >= REASK_SHARE:
+                return
+            delay_s = rng.lognormvariate(math.log(REASK_MEDIAN_S), 0.8)
+            question = record.user_question
+            if rng.random() < 0.3:
+                question = question.lower()
+        elif record.follow_up_suggestions and rng.random() < SUGGESTION_FOLLOW_SHARE:
+            delay_s = rng.lognormvariate(math.log(FOLLOW_MEDIAN_S), 0.7)
+            suggestion = rng.choice(record.follow_up_suggestions)
+            question = rng.choice([suggestion, suggestion.lower(), f" {suggestion}  "])
+        else:
+            return
+        self._follow_up_count += 1
+        heapq.heappush(
+            self._follow_ups,
+            FollowUp(
+                record.created_at + timedelta(seconds=delay_s),
+                self._follow_up_count,
+                record.user_id,
+                record.conversation_id,
+                question,
+            ),
+        )
+
+    def _draw_record(self, at: datetime, follow_up: FollowUp | None) -> TelemetryRecord:
         rng = self.rng
         user = self.users[self._pick(self._user_cumulative)]
-        conversation = self._conversation_for(user, at)
+        user_id: uuid.UUID | str
+        conversation_id: uuid.UUID | str
+        if follow_up is None:
+            conversation = self._conversation_for(user, at)
+            user_id, conversation_id = user.user_id, conversation.conversation_id
+        else:
+            user_id, conversation_id = follow_up.user_id, follow_up.conversation_id
         sql_model = _weighted_choice(rng, SQL_MODELS)
         response_model = _weighted_choice(rng, RESPONSE_MODELS)
         record = TelemetryRecord(
-            user_id=user.user_id,
+            user_id=user_id,
             user_question="",
-            conversation_id=conversation.conversation_id,
+            conversation_id=conversation_id,
             response_id=f"resp_{rng.getrandbits(96):024x}",
             created_at=at,
             sql_model=sql_model,

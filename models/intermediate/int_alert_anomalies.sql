@@ -1,5 +1,6 @@
--- One row per alert_date, rule and subject that fires one of the four anomaly rules
--- (cost_anomaly, error_rate_anomaly, latency_p95_regression, off_topic_rate_anomaly) on a
+-- One row per alert_date, rule and subject that fires one of the five anomaly rules
+-- (cost_anomaly, error_rate_anomaly, latency_p95_regression, off_topic_rate_anomaly,
+-- empty_result_rate_anomaly) on a
 -- complete day. The baseline of a day is the median and the MAD (median absolute deviation)
 -- of the same metric over the alert_baseline_days complete days before it. A day fires when
 -- it has enough baseline days, its volume is enough, its robust z-score reaches
@@ -15,6 +16,7 @@
     'error_rate_anomaly': telemetry_var('error_rate_anomaly_min_relative_change'),
     'latency_p95_regression': telemetry_var('latency_p95_min_relative_change'),
     'off_topic_rate_anomaly': telemetry_var('off_topic_rate_min_relative_change'),
+    'empty_result_rate_anomaly': telemetry_var('empty_result_rate_min_relative_change'),
 } %}
 
 with
@@ -109,6 +111,8 @@ thresholded as (
             when 'error_rate_anomaly' then {{ min_relative_change['error_rate_anomaly'] }}
             when 'latency_p95_regression' then {{ min_relative_change['latency_p95_regression'] }}
             when 'off_topic_rate_anomaly' then {{ min_relative_change['off_topic_rate_anomaly'] }}
+            when 'empty_result_rate_anomaly'
+                then {{ min_relative_change['empty_result_rate_anomaly'] }}
         end as min_relative_change,
         case
             when rule = 'cost_anomaly'
@@ -119,6 +123,8 @@ thresholded as (
                 then events >= {{ telemetry_var('latency_p95_min_requests') }}
             when rule = 'off_topic_rate_anomaly'
                 then events >= {{ telemetry_var('off_topic_rate_min_requests') }}
+            when rule = 'empty_result_rate_anomaly'
+                then events >= {{ telemetry_var('empty_result_rate_min_requests') }}
         end as has_enough_volume,
         deviation > 0 and coalesce(robust_z >= {{ min_robust_z }}, true)
             as is_far_above,
@@ -213,6 +219,16 @@ described as (
                     || ' was ' || {{ alert_number('100 * observed', 2) }} || '% of '
                     || cast(events as {{ dbt.type_string() }})
                     || ' requests, against a median of '
+                    || {{ alert_number('100 * baseline_median', 2) }} || '% over the previous '
+                    || cast(baseline_days as {{ dbt.type_string() }}) || ' days ('
+                    || {{ alert_percent('relative_change') }} || ', '
+                    || {{ alert_robust_z_text('robust_z') }} || ').'
+            when 'empty_result_rate_anomaly'
+                then
+                    'Empty-result rate on ' || cast(metric_date as {{ dbt.type_string() }})
+                    || ' was ' || {{ alert_number('100 * observed', 2) }} || '% of '
+                    || cast(events as {{ dbt.type_string() }})
+                    || ' requests with SQL (ran, no error, no row), against a median of '
                     || {{ alert_number('100 * baseline_median', 2) }} || '% over the previous '
                     || cast(baseline_days as {{ dbt.type_string() }}) || ' days ('
                     || {{ alert_percent('relative_change') }} || ', '

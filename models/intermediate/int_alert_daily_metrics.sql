@@ -27,6 +27,11 @@ daily_requests as (
     where request_date >= {{ alert_input_start_date() }}
 ),
 
+answer_quality as (
+    select * from {{ ref('fct_daily_answer_quality') }}
+    where request_date >= {{ alert_input_start_date() }}
+),
+
 summed_model_costs as (
     select
         request_date,
@@ -112,6 +117,29 @@ selected_off_topic_rates as (
     where off_topic_rate is not null
 ),
 
+summed_empty_results as (
+    select
+        request_date,
+        sum(empty_results) as empty_results,
+        sum(requests_with_sql) as requests_with_sql
+    from answer_quality
+    group by request_date
+),
+
+selected_empty_result_rates as (
+    select
+        request_date as metric_date,
+        'empty_result_rate_anomaly' as rule,  -- noqa: RF04
+        'all' as subject,
+        cast(
+            {{ decimal_from_double(safe_divide('empty_results', 'requests_with_sql'), 12) }}
+            as {{ type_usd() }}
+        ) as observed,
+        cast(requests_with_sql as {{ dbt.type_bigint() }}) as events
+    from summed_empty_results
+    where requests_with_sql > 0
+),
+
 unioned as (
     select * from filled_model_costs
     union all
@@ -120,6 +148,8 @@ unioned as (
     select * from selected_p95_latencies
     union all
     select * from selected_off_topic_rates
+    union all
+    select * from selected_empty_result_rates
 )
 
 select * from unioned

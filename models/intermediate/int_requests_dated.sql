@@ -44,7 +44,9 @@ dated as (
         {{ billed_service_tier('sql_service_tier') }} as sql_service_tier,
         {{ billed_service_tier('response_service_tier') }} as response_service_tier,
         sql_cache_write_input_tokens,
-        response_cache_write_input_tokens
+        response_cache_write_input_tokens,
+        question_hash,
+        follow_up_suggestion_hashes
     from requests
 )
 

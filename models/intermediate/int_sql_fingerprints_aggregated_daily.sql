@@ -33,6 +33,10 @@ aggregated as (
         cast(sum(result_row_count) as {{ dbt.type_bigint() }}) as result_row_count_sum,
         cast(count(result_row_count) as {{ dbt.type_bigint() }}) as result_row_count_measurements,
         cast(sum(case when is_error then 1 else 0 end) as {{ dbt.type_bigint() }}) as errors,
+        cast(
+            sum(case when not is_error and result_row_count = 0 then 1 else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as empty_results,
         min(created_at) as first_seen_at,
         max(created_at) as last_seen_at,
         max(case when recency_rank = 1 then generated_sql end) as latest_sql

@@ -47,6 +47,7 @@ combined as (
         result_row_count_sum,
         result_row_count_measurements,
         errors,
+        empty_results,
         first_seen_at,
         last_seen_at,
         latest_sql
@@ -60,6 +61,7 @@ combined as (
         result_row_count_sum,
         result_row_count_measurements,
         errors,
+        empty_results,
         first_seen_at,
         last_seen_at,
         latest_sql

@@ -30,6 +30,7 @@ combined as (
         result_row_count_sum,
         result_row_count_measurements,
         errors,
+        empty_results,
         first_seen_at,
         last_seen_at,
         latest_sql
@@ -43,6 +44,7 @@ combined as (
         result_row_count_sum,
         result_row_count_measurements,
         errors,
+        empty_results,
         first_seen_at,
         last_seen_at,
         latest_sql
@@ -63,6 +65,7 @@ averaged as (
         {{ safe_divide('result_row_count_sum', 'result_row_count_measurements') }}
             as avg_result_row_count,
         errors,
+        empty_results,
         first_seen_at,
         last_seen_at
     from added_up

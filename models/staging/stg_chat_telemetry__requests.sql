@@ -1,6 +1,9 @@
 -- One row per chat request, renamed and cast from the raw table.
 -- The question, the answer, follow-ups and error messages (free text, personal data) are
--- left out on purpose: no mart needs them, so they never leave the raw table.
+-- left out on purpose: they never leave the raw table. Answer quality needs to know whether
+-- a question equals one of the previous answer's suggestions, so staging keeps an md5 hash
+-- of the normalised question and of each suggestion (lowercased, trimmed, whitespace runs
+-- as one space), never the text; on Spark those hashes were computed by Postgres and landed.
 with
 
 source as (
@@ -35,7 +38,9 @@ renamed as (
         sql_service_tier,
         response_service_tier,
         sql_cache_write_tokens as sql_cache_write_input_tokens,
-        response_cache_write_tokens as response_cache_write_input_tokens
+        response_cache_write_tokens as response_cache_write_input_tokens,
+        {{ question_hash() }} as question_hash,
+        {{ follow_up_suggestion_hashes() }} as follow_up_suggestion_hashes
     from source
 )
 

@@ -60,3 +60,43 @@ grant select on table public.chat_telemetry_purges to telemetry_loader;
 drop policy if exists telemetry_loader_reads on public.chat_telemetry_purges;
 create policy telemetry_loader_reads on public.chat_telemetry_purges
 for select to telemetry_loader using (true);
+
+-- Answer quality (a suggested follow-up taken) compares the next question with the previous
+-- answer's suggestions, which needs the text. The loader never reads it: this view gives md5
+-- hashes of the normalised question and of each suggestion (lowercased, trimmed, runs of
+-- whitespace as one space: what models/staging computes on Postgres with
+-- normalised_text_hash), by log_id. The view runs with its owner's rights (the table owner,
+-- which row-level security does not restrict), so the loader needs no privilege on the text
+-- columns; only the loader may read it.
+create or replace view public.chat_telemetry_log_text_hashes as
+select
+    log.log_id,
+    pg_catalog.md5(
+        pg_catalog.btrim(
+            pg_catalog.lower(pg_catalog.regexp_replace(log.user_question, '\s+', ' ', 'g'))
+        )
+    ) as question_hash,
+    pg_catalog.array_to_string(array(
+        select
+            pg_catalog.md5(
+                pg_catalog.btrim(
+                    pg_catalog.lower(pg_catalog.regexp_replace(suggestion.value, '\s+', ' ', 'g'))
+                )
+            )
+        from pg_catalog.jsonb_array_elements_text(
+            case
+                when pg_catalog.jsonb_typeof(log.follow_up_suggestions) = 'array'
+                    then log.follow_up_suggestions
+                else '[]'::jsonb
+            end
+        ) with ordinality as suggestion (value, position)
+        order by suggestion.position
+    ), ',') as follow_up_suggestion_hashes
+from public.chat_telemetry_log as log;
+
+comment on view public.chat_telemetry_log_text_hashes is
+'md5 of the normalised question and of each follow-up suggestion, never the text: what the '
+'Spark landing reads to tell a followed suggestion. Only telemetry_loader may read it.';
+
+revoke all on table public.chat_telemetry_log_text_hashes from public, anon, authenticated;
+grant select on table public.chat_telemetry_log_text_hashes to telemetry_loader;

@@ -7,6 +7,7 @@ up as a difference. Money is Decimal (exact, as Postgres numeric); latency and r
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -385,6 +386,9 @@ class Reference:
                 "avg_sql_execution_ms": sum(executions) / len(executions) if executions else None,
                 "avg_result_row_count": sum(counts) / len(counts) if counts else None,
                 "errors": sum(1 for r in rows if r["error_type"] is not None),
+                "empty_results": sum(
+                    1 for r in rows if r["error_type"] is None and r["result_row_count"] == 0
+                ),
                 "first_seen_at": min(r["created_at"] for r in rows),
                 "last_seen_at": max(r["created_at"] for r in rows),
             }
@@ -461,3 +465,132 @@ class Reference:
                 "priced_requests": len(costs),
             }
         return result
+
+    # ------------------------------------------------------------ answer quality (issue 23)
+
+    def answer_quality_flags(self, reask_window_minutes: int = 5) -> dict[Any, dict[str, bool]]:
+        """Per request (by log_id): empty result, re-asked, has suggestions, suggestion
+        followed, from the issue's definitions: the next request is the conversation's next by
+        created_at (then log_id); requests without a conversation are never re-asked or
+        followed; questions and suggestions are compared after normalising both."""
+        by_conversation: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.rows:
+            if row.get("conversation_id") is not None:
+                by_conversation[row["conversation_id"]].append(row)
+        next_of: dict[Any, dict[str, Any]] = {}
+        for rows in by_conversation.values():
+            ordered = sorted(rows, key=lambda r: (r["created_at"], str(r["log_id"])))
+            for earlier, later in itertools.pairwise(ordered):
+                next_of[earlier["log_id"]] = later
+        window = timedelta(minutes=reask_window_minutes)
+        flags = {}
+        for row in self.rows:
+            empty = (
+                row["generated_sql"] is not None
+                and row["error_type"] is None
+                and row["result_row_count"] == 0
+            )
+            failed_or_empty = row["error_type"] is not None or empty
+            following = next_of.get(row["log_id"])
+            suggestions = row.get("follow_up_suggestions") or []
+            wanted = {normalise(text) for text in suggestions if isinstance(text, str)}
+            flags[row["log_id"]] = {
+                "empty": empty,
+                "failed_or_empty": failed_or_empty,
+                "reasked": bool(
+                    failed_or_empty
+                    and following is not None
+                    and following["created_at"] - row["created_at"] <= window
+                ),
+                "has_suggestions": bool(suggestions),
+                "followed": bool(
+                    suggestions
+                    and following is not None
+                    and normalise(following.get("user_question") or "") in wanted
+                ),
+            }
+        return flags
+
+    def daily_answer_quality(self) -> dict[tuple, dict[str, Any]]:
+        flags = self.answer_quality_flags()
+        result: dict[tuple, dict[str, Any]] = {}
+        for row in self.rows:
+            key = (self.local_day(row["created_at"]), row["sql_model"] or "(none)")
+            entry = result.setdefault(
+                key,
+                {
+                    "requests": 0, "requests_with_sql": 0, "empty_results": 0, "sql_errors": 0,
+                    "sql_generation_errors": 0, "sql_validation_errors": 0,
+                    "sql_execution_errors": 0, "failed_or_empty_requests": 0,
+                    "reasked_requests": 0, "requests_with_suggestions": 0,
+                    "suggestions_followed": 0,
+                },
+            )  # fmt: skip
+            flag = flags[row["log_id"]]
+            entry["requests"] += 1
+            entry["requests_with_sql"] += row["generated_sql"] is not None
+            entry["empty_results"] += flag["empty"]
+            if row["error_type"] in ("sql_generation", "sql_validation", "sql_execution"):
+                entry["sql_errors"] += 1
+                entry[f"{row['error_type']}_errors"] += 1
+            entry["failed_or_empty_requests"] += flag["failed_or_empty"]
+            entry["reasked_requests"] += flag["reasked"]
+            entry["requests_with_suggestions"] += flag["has_suggestions"]
+            entry["suggestions_followed"] += flag["followed"]
+
+        def ratio(numerator: int, denominator: int) -> float | None:
+            return numerator / denominator if denominator else None
+
+        for entry in result.values():
+            entry["empty_result_rate"] = ratio(entry["empty_results"], entry["requests_with_sql"])
+            entry["sql_error_rate"] = ratio(entry["sql_errors"], entry["requests"])
+            entry["reask_rate"] = ratio(
+                entry["reasked_requests"], entry["failed_or_empty_requests"]
+            )
+            entry["suggestion_follow_rate"] = ratio(
+                entry["suggestions_followed"], entry["requests_with_suggestions"]
+            )
+        return result
+
+    def conversations(self) -> dict[tuple, dict[str, Any]]:
+        flags = self.answer_quality_flags()
+        step_costs: dict[Any, list] = defaultdict(list)
+        for step in self.steps():
+            step_costs[step.request["log_id"]].append(step.costs)
+        groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.rows:
+            if row.get("conversation_id") is not None:
+                groups[row["conversation_id"]].append(row)
+        result = {}
+        for conversation_id, rows in groups.items():
+            last = max(rows, key=lambda r: (r["created_at"], str(r["log_id"])))
+            known = [
+                sum(costs)
+                for row in rows
+                for costs in step_costs.get(row["log_id"], [])
+                if costs is not None
+            ]
+            result[(conversation_id,)] = {
+                "user_id": rows[0]["user_id"],
+                "first_request_at": min(r["created_at"] for r in rows),
+                "last_request_at": last["created_at"],
+                "turns": len(rows),
+                "errors": sum(1 for r in rows if r["error_type"] is not None),
+                "empty_results": sum(1 for r in rows if flags[r["log_id"]]["empty"]),
+                "off_topic_requests": sum(1 for r in rows if r["is_off_topic"]),
+                "reasked_requests": sum(1 for r in rows if flags[r["log_id"]]["reasked"]),
+                "suggestions_followed": sum(1 for r in rows if flags[r["log_id"]]["followed"]),
+                "total_cost_usd": sum(known) if known else None,
+                "unpriced_requests": sum(
+                    1
+                    for r in rows
+                    if any(costs is None for costs in step_costs.get(r["log_id"], []))
+                ),
+                "ended_on_failure": flags[last["log_id"]]["failed_or_empty"],
+            }
+        return result
+
+
+def normalise(text: str) -> str:
+    """Lowercase, trim, and every run of whitespace as one space."""
+    return re.sub(r"[ \t\n\r\f\v]+", " ", text).strip(" ").lower()

@@ -425,6 +425,11 @@ def test_the_loader_role_reads_only_what_the_marts_need(shared_db):
     user_id = make_user(shared_db)
     with connect(shared_db) as connection:
         log_id = insert_row(connection, user_id, error_message="secret", generated_sql="select 1")
+        connection.execute(
+            "update public.chat_telemetry_log set user_question = %s, "
+            "follow_up_suggestions = %s where log_id = %s",
+            ("  Show SALES\tby month ", '["Top 5 products", "Show sales by month"]', log_id),
+        )
         role = connection.execute(
             "select rolcanlogin, rolbypassrls from pg_roles where rolname = 'telemetry_loader'"
         ).fetchone()
@@ -441,6 +446,15 @@ def test_the_loader_role_reads_only_what_the_marts_need(shared_db):
                 "select count(*) from auth.users where id = %s", (user_id,)
             ).fetchone() == (1,)
             connection.execute("select count(*) from public.chat_telemetry_purges")
+            # Hashes of the normalised question and suggestions, never the text.
+            hashes = connection.execute(
+                "select question_hash, follow_up_suggestion_hashes "
+                "from public.chat_telemetry_log_text_hashes where log_id = %s",
+                (log_id,),
+            ).fetchone()
+            digest = hashlib.md5(b"show sales by month").hexdigest()
+            top = hashlib.md5(b"top 5 products").hexdigest()
+            assert hashes == (digest, f"{top},{digest}")
             for statement in (
                 "select user_question from public.chat_telemetry_log",
                 "select ai_response from public.chat_telemetry_log",
@@ -457,3 +471,10 @@ def test_the_loader_role_reads_only_what_the_marts_need(shared_db):
                     connection.execute(statement)
         finally:
             connection.execute("reset role")
+        for role in ("bi_reader", "anon", "authenticated", "service_role"):
+            connection.execute(f"set role {role}")
+            try:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    connection.execute("select * from public.chat_telemetry_log_text_hashes")
+            finally:
+                connection.execute("reset role")

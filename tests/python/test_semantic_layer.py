@@ -26,7 +26,21 @@ from conftest import run_dbt
 from reference_marts import Reference
 from test_marts import TIMEZONE, insert, varied_rows
 
-RATIO_METRICS = ("error_rate", "off_topic_rate", "cache_hit_rate", "cost_per_request_usd")
+RATIO_METRICS = (
+    "error_rate",
+    "off_topic_rate",
+    "cache_hit_rate",
+    "cost_per_request_usd",
+    "empty_result_rate",
+    "reask_rate",
+    "suggestion_follow_rate",
+)
+# Answer-quality ratios: (numerator, denominator) columns of the reference's daily rows.
+ANSWER_QUALITY_PARTS = {
+    "empty_result_rate": ("empty_results", "requests_with_sql"),
+    "reask_rate": ("reasked_requests", "failed_or_empty_requests"),
+    "suggestion_follow_rate": ("suggestions_followed", "requests_with_suggestions"),
+}
 
 
 def project_environment(db, project: Path) -> dict[str, str]:
@@ -99,6 +113,9 @@ class Sums:
             self.add("error_rate", period(day), row["errors"], 0)
         for (day, _step, _model), row in reference.daily_token_cost().items():
             self.add("cache_hit_rate", period(day), row["cached_input_tokens"], row["input_tokens"])
+        for (day, _sql_model), row in reference.daily_answer_quality().items():
+            for metric, (numerator, denominator) in ANSWER_QUALITY_PARTS.items():
+                self.add(metric, period(day), row[numerator], row[denominator])
         for (day, _user), row in reference.daily_user_usage().items():
             self.add(
                 "cost_per_request_usd",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import statistics
 from collections import Counter
 from datetime import date
@@ -177,6 +178,16 @@ def test_a_small_demo_end_to_end_and_its_summary_agrees_with_the_marts(fresh_db)
         raw_requests = connection.execute(
             "select count(*) from public.chat_telemetry_log"
         ).fetchone()[0]
+        empty_top = connection.execute(
+            "select empty_results from analytics.fct_sql_fingerprints where empty_results > 0 "
+            "order by empty_results desc, sql_fingerprint limit 5"
+        ).fetchall()
+        quality = dict(
+            connection.execute(
+                "select request_date, sum(empty_results) "
+                "from analytics.fct_daily_answer_quality group by request_date"
+            ).fetchall()
+        )
     cost = next(s for title, s in sections.items() if title.startswith("Cost per day"))
     assert {row[0]: row[2] for row in cost.rows} == cost_by_day
     assert all(isinstance(row[2], Decimal) for row in cost.rows)
@@ -185,9 +196,53 @@ def test_a_small_demo_end_to_end_and_its_summary_agrees_with_the_marts(fresh_db)
     assert requests == raw_requests
     fingerprints = next(s for title, s in sections.items() if title.startswith("Top 5"))
     assert [row[0] for row in fingerprints.rows] == [row[0] for row in top]
+    by_empty = next(s for title, s in sections.items() if "by empty results" in title)
+    assert [row[0] for row in by_empty.rows] == [row[0] for row in empty_top] and empty_top
+    answers = next(s for title, s in sections.items() if title.startswith("Answer quality"))
+    assert answers.rows and all(row[2] == quality[row[0]] for row in answers.rows)
     latency = next(s for title, s in sections.items() if title.startswith("Step latency"))
     assert [row[1] for row in latency.rows] == [
         "nl_to_sql", "sql_execution", "response_generation", "ttfb",
     ]  # fmt: skip
     rendered = summary.render(list(sections.values()))
     assert "Model comparison" in rendered and "gpt-4o-mini" in rendered
+
+
+def test_users_ask_again_after_bad_answers_and_take_suggestions(workload):
+    """Answer quality has something to measure: failed or empty answers re-asked within the
+    5-minute window (not all), and suggestions taken, some only equal once normalised."""
+    from reference_marts import normalise
+
+    by_conversation: dict = {}
+    for record in workload.records:
+        by_conversation.setdefault(record.conversation_id, []).append(record)
+    bad = reasked = good = quick_after_good = 0
+    offered = followed = followed_only_normalised = 0
+    for records in by_conversation.values():
+        records.sort(key=lambda r: r.created_at)
+        for earlier, later in itertools.pairwise(records):
+            empty = (
+                earlier.generated_sql is not None
+                and earlier.error_type is None
+                and earlier.result_row_count == 0
+            )
+            quick = (later.created_at - earlier.created_at).total_seconds() <= 300
+            if earlier.error_type is not None or empty:
+                bad += 1
+                reasked += quick
+            else:
+                good += 1
+                quick_after_good += quick
+            if earlier.follow_up_suggestions:
+                offered += 1
+                if normalise(later.user_question) in map(normalise, earlier.follow_up_suggestions):
+                    followed += 1
+                    followed_only_normalised += (
+                        later.user_question not in earlier.follow_up_suggestions
+                    )
+    # Bursty traffic puts many next turns within 5 minutes anyway; bad answers, more so.
+    assert reasked / bad > quick_after_good / good + 0.15, (reasked, bad, quick_after_good, good)
+    assert reasked < bad
+    # Of the answers with suggestions that got a next turn in their conversation.
+    assert 0.1 < followed / offered < 0.7, (followed, offered)
+    assert followed_only_normalised > 0
