@@ -131,7 +131,7 @@ def test_exposures_name_exactly_the_marts_their_code_reads(builds):
 
     dashboard_reads = marts_read_by(list(dashboard.QUERIES.values()))
     summary_reads = marts_read_by([query for _, _, query in summary.QUERIES.values()])
-    assert len(dashboard_reads) == 8 and len(summary_reads) == 6
+    assert len(dashboard_reads) == 9 and len(summary_reads) == 7
     assert depends_on("chat_telemetry_dashboard") == dashboard_reads
     assert depends_on("chat_telemetry_terminal_summary") == summary_reads
     assert exposures["exposure.chat_telemetry.chat_telemetry_dashboard"]["type"] == "dashboard"

@@ -329,7 +329,7 @@ def test_bi_role_reads_marts_but_not_raw_or_internal_models(fresh_db):
             """
         ).fetchall()
     assert {schema for schema, _, _ in readable} == {"analytics"}
-    assert {table for _, table, _ in readable} == {*KEYS, "rpt_alerts"}
+    assert {table for _, table, _ in readable} == {*KEYS, "rpt_alerts", "metricflow_time_spine"}
     named_like_text = [row for row in readable if re.search("question|answer|hash", row[2])]
     assert not named_like_text, named_like_text
     # Nor does any value: no readable text column holds a question's or suggestion's hash.

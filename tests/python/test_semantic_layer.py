@@ -141,6 +141,7 @@ def assert_close(found: str, expected: float | None, where: str) -> None:
     if expected is None:
         assert found in ("", None), (where, found)
         return
+    assert found not in ("", None), (where, found, expected)
     assert abs(float(found) - expected) <= 1e-9 * max(1.0, abs(expected)), (where, found, expected)
 
 
