@@ -129,6 +129,8 @@ def measure_writer(conninfo: str, settings: WorkloadSettings, rows: int) -> dict
     generator = WorkloadGenerator(replace(settings, seed=settings.seed + 1000))
     create_users(conninfo, generator)
     records = _sample_records(generator, rows)
+    # The workload may hold fewer records than asked for (a small sample of few days).
+    rows = len(records)
     # 1. The caller's cost of persist, with a queue large enough that nothing is dropped.
     # Bounds large enough that nothing is dropped: this measures the caller and the writer.
     writer = TelemetryWriter(

@@ -369,7 +369,7 @@ def assert_spark_matches_reference(
             return value.replace(tzinfo=timezone.utc)
         return value
 
-    def read_spark_mart(_db, name: str) -> dict[tuple, dict[str, Any]]:
+    def read_spark_mart(_db, name: str, _schema: str = MARTS_SCHEMA) -> dict[tuple, dict[str, Any]]:
         rows = [
             {column: as_postgres_gives(column, value) for column, value in row.asDict().items()}
             for row in spark.table(f"{MARTS_SCHEMA}.{name}").collect()
