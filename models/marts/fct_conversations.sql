@@ -10,21 +10,25 @@
 -- depends_on: {{ ref('int_model_tiers_used_daily') }}
 {{ config(**conversations_config()) }}
 {%- set days = rebuilt_conversation_days() %}
+{%- if days['all'] %}
+    {#- every conversation: a hashed semi-join (an array of them all would be slow) #}
+    {%- set of_touched_conversations =
+        'conversation_id in (select conversation_id from touched_conversations)' %}
+{%- else %}
+    {%- set of_touched_conversations = one_of(
+        'conversation_id', 'select conversation_id from touched_conversations'
+    ) %}
+{%- endif %}
 
 with
 
-requests as (
-    select * from {{ ref('int_requests_sequenced') }}
-    where conversation_id is not null
-),
-
-token_usage as (
-    select * from {{ ref('int_conversation_token_usage_priced') }}
+requests_of_rebuilt_days as (
+    select conversation_id from {{ ref('int_requests_sequenced') }}
+    where conversation_id is not null and {{ rebuilt_days_filter(days=days) }}
 ),
 
 touched_conversations as (
-    select requests.conversation_id from requests
-    where {{ rebuilt_days_filter(days=days) }}
+    select requests_of_rebuilt_days.conversation_id from requests_of_rebuilt_days
     {%- if is_incremental() and not days['all'] %}
     union
     select previous_conversations.conversation_id from {{ this }} as previous_conversations
@@ -32,12 +36,17 @@ touched_conversations as (
     {%- endif %}
 ),
 
+-- Every request and token sum of the touched conversations only, read through the
+-- conversation_id indexes (one_of: a filter Postgres pushes down to the index scan, below
+-- the pricing joins of the priced view), so that a scheduled run reads what changed.
 conversation_requests as (
-    select * from requests
-    where
-        conversation_id in (
-            select touched_conversations.conversation_id from touched_conversations
-        )
+    select * from {{ ref('int_requests_sequenced') }}
+    where conversation_id is not null and {{ of_touched_conversations }}
+),
+
+token_usage as (
+    select * from {{ ref('int_conversation_token_usage_priced') }}
+    where {{ of_touched_conversations }}
 ),
 
 ranked_by_recency as (
@@ -77,10 +86,6 @@ costs_per_conversation as (
         sum(known_cost_usd_x1m) as known_cost_usd_x1m,
         sum(case when has_unknown_cost then requests else 0 end) as unpriced_requests
     from token_usage
-    where
-        conversation_id in (
-            select touched_conversations.conversation_id from touched_conversations
-        )
     group by conversation_id
 ),
 
