@@ -144,7 +144,7 @@ clean:
 METRICS ?= error_rate,off_topic_rate,cache_hit_rate,cost_per_request_usd
 GROUP_BY ?= metric_time__week
 metrics: $(STAMP)
-	@$(WITH_DB) $(BIN)/mf query --metrics $(METRICS) --group-by $(GROUP_BY)
+	@$(WITH_DB) $(BIN)/mf query --metrics $(METRICS) --group-by $(GROUP_BY) --order $(GROUP_BY)
 
 # Writer, dbt and report benchmarks in a scratch database; BENCH_ROWS rows (default 1M).
 bench: $(STAMP)
