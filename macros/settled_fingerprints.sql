@@ -21,20 +21,7 @@
     {%- if not execute or load_relation(daily) is none -%}
         {{ return(boundary) }}
     {%- endif -%}
-    {%- set today = local_date(run_started_at_utc(), telemetry_var('reporting_timezone')) -%}
-    {%- set newest = 'max(request_date)' -%}
-    {%- set query -%}
-        select
-            case
-                when max(request_date) is null then null
-                when max(request_date) < {{ today }}
-                    then {{ add_days(newest, 1 - (telemetry_var('lookback_days') | int)) }}
-                else {{ add_days(today, 1 - (telemetry_var('lookback_days') | int)) }}
-            end as boundary_date
-        from {{ daily }}
-    {%- endset -%}
-    {%- set found = run_query(query).columns[0].values()[0] -%}
-    {%- do boundary.update({'new': none if found is none else found | string}) -%}
+    {%- do boundary.update({'new': lookback_start_date(daily)}) -%}
     {%- if is_incremental() -%}
         {%- set recorded = run_query(
             'select max(settled_before_date) from ' ~ this
@@ -95,10 +82,16 @@
 {%- endmacro %}
 
 {#-
-    Adds up fingerprint rows (daily rows, or settled totals shaped like them) into one row
-    per fingerprint: sums, first and last seen, and the SQL of the most recent row.
+    Adds up fingerprint rows (daily rows, or settled totals shaped like them) of one or more
+    relations into one row per fingerprint: sums, first and last seen, and the SQL of the most
+    recent row.
 -#}
-{% macro add_up_fingerprints(relation) -%}
+{% macro add_up_fingerprints(relations) -%}
+    {%- set columns = [
+        'sql_fingerprint', 'occurrences', 'sql_execution_ms_sum', 'sql_execution_measurements',
+        'result_row_count_sum', 'result_row_count_measurements', 'errors', 'empty_results',
+        'first_seen_at', 'last_seen_at', 'latest_sql',
+    ] -%}
     select
         sql_fingerprint,
         cast(sum(occurrences) as {{ dbt.type_bigint() }}) as occurrences,
@@ -119,7 +112,14 @@
             row_number() over (
                 partition by sql_fingerprint order by last_seen_at desc
             ) as recency_rank
-        from {{ relation }}
+        from (
+            {%- for relation in relations %}
+            select {{ columns | join(', ') }} from {{ relation }}
+            {%- if not loop.last %}
+            union all
+            {%- endif %}
+            {%- endfor %}
+        ) as combined_rows
     ) as ranked_rows
     group by sql_fingerprint
 {%- endmacro %}

@@ -38,38 +38,8 @@ previously_settled as (
         sql_fingerprint in (select newly_settled_days.sql_fingerprint from newly_settled_days)
 ),
 
-combined as (
-    select
-        sql_fingerprint,
-        occurrences,
-        sql_execution_ms_sum,
-        sql_execution_measurements,
-        result_row_count_sum,
-        result_row_count_measurements,
-        errors,
-        empty_results,
-        first_seen_at,
-        last_seen_at,
-        latest_sql
-    from newly_settled_days
-    union all
-    select
-        sql_fingerprint,
-        occurrences,
-        sql_execution_ms_sum,
-        sql_execution_measurements,
-        result_row_count_sum,
-        result_row_count_measurements,
-        errors,
-        empty_results,
-        first_seen_at,
-        last_seen_at,
-        latest_sql
-    from previously_settled
-),
-
 added_up as (
-    {{ add_up_fingerprints('combined') }}
+    {{ add_up_fingerprints(['newly_settled_days', 'previously_settled']) }}
 ),
 
 stamped as (

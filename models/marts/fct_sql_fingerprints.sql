@@ -21,38 +21,8 @@ unsettled_days as (
         )
 ),
 
-combined as (
-    select
-        sql_fingerprint,
-        occurrences,
-        sql_execution_ms_sum,
-        sql_execution_measurements,
-        result_row_count_sum,
-        result_row_count_measurements,
-        errors,
-        empty_results,
-        first_seen_at,
-        last_seen_at,
-        latest_sql
-    from settled_fingerprints
-    union all
-    select
-        sql_fingerprint,
-        occurrences,
-        sql_execution_ms_sum,
-        sql_execution_measurements,
-        result_row_count_sum,
-        result_row_count_measurements,
-        errors,
-        empty_results,
-        first_seen_at,
-        last_seen_at,
-        latest_sql
-    from unsettled_days
-),
-
 added_up as (
-    {{ add_up_fingerprints('combined') }}
+    {{ add_up_fingerprints(['settled_fingerprints', 'unsettled_days']) }}
 ),
 
 averaged as (
