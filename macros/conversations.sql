@@ -5,8 +5,16 @@
     last_request_at, and the days whose prices changed), reading their rows through the
     conversation_id indexes, plus those whose last request fell in the lookback (so that a
     conversation whose newest rows are gone is recomputed, or removed when nothing is left).
-    Erased users are deleted by the forget post-hook. On Spark (Parquet, no row-level delete)
-    it is a table recomputed from the intermediate models on every run.
+    Erased users are deleted by the forget post-hook.
+
+    On Spark (Parquet, no row-level delete) it is partitioned by first_request_date, the day
+    of a conversation's first request, and a run overwrites every partition from a start
+    day on: the earliest of the rebuilt days and of the first days of the conversations
+    touched (a request on a rebuilt day, or a last request in the lookback). Every
+    conversation that starts on or after that day is recomputed from the requests of those
+    days (all of its requests are there); the conversations that started before it keep
+    their rows, and their requests on later days are left out. The hooks of the daily
+    models drop the partitions left empty and forget erased users.
 -#}
 
 {#- fct_conversations' materialisation: incremental by conversation on Postgres. -#}
@@ -30,12 +38,111 @@
 {%- endmacro %}
 
 {% macro spark__conversations_config() -%}
-    {{ return({'materialized': 'table'}) }}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'insert_overwrite',
+        'partition_by': ['first_request_date'],
+        'file_format': 'parquet',
+        'on_schema_change': 'append_new_columns',
+        'meta': {'chat_telemetry_reprice': true},
+        'pre_hook': [
+            '{{ list_days_to_rebuild("first_request_date", conversation_partitions_filter()) }}'
+        ],
+        'post_hook': [
+            '{{ drop_days_not_rebuilt("first_request_date") }}',
+            '{{ forget_erased_users(partition_column="first_request_date") }}',
+            '{{ record_applied_prices() }}',
+        ],
+    }) }}
 {%- endmacro %}
 
 {#- The request days this run recomputes conversations for (see rebuilt_days). -#}
 {% macro rebuilt_conversation_days() -%}
     {{ return(rebuilt_days(local_date('last_request_at', telemetry_var('reporting_timezone')))) }}
+{%- endmacro %}
+
+{#-
+    Spark: the first day (first_request_date partition) the run overwrites, as an ISO date
+    string, or none when it rebuilds every conversation: the earliest of the rebuilt days
+    and of the first days of the conversations touched (see the top of this file).
+-#}
+{% macro conversations_start_date(days) -%}
+    {%- if days['all'] -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(cached_for_this_run(
+        'conversations_start_date ' ~ this, compute_conversations_start_date, days
+    )) }}
+{%- endmacro %}
+
+{#- conversations_start_date, queried (once per run: the model and its pre-hook share it). -#}
+{% macro compute_conversations_start_date(days) -%}
+    {%- set candidates = days['extra_days'] + ([days['start_date']] if days['start_date'] else []) -%}
+    {%- set query -%}
+        select min(first_request_date) from {{ this }}
+        where
+            {{ conversations_ending_in_rebuilt_days(days) }}
+            or conversation_id in (
+                select conversation_id from {{ ref('int_requests_sequenced') }}
+                where conversation_id is not null and {{ rebuilt_days_filter(days=days) }}
+            )
+    {%- endset -%}
+    {%- set first_touched = run_query(query).columns[0].values()[0] -%}
+    {%- if first_touched is not none -%}
+        {%- do candidates.append(first_touched | string) -%}
+    {%- endif -%}
+    {{ return(candidates | min) }}
+{%- endmacro %}
+
+{#-
+    A where-clause on a relation with conversation_id and request_date (the requests, or the
+    token sums) selecting the rows of the conversations the run recomputes. Postgres: those
+    of the CTE touched_conversations, by index (one_of) on an incremental run.
+-#}
+{% macro of_recomputed_conversations(days) -%}
+    {{ return(adapter.dispatch('of_recomputed_conversations', 'chat_telemetry')(days)) }}
+{%- endmacro %}
+
+{% macro default__of_recomputed_conversations(days) -%}
+    {%- if days['all'] -%}
+        {#- every conversation: a hashed semi-join (an array of them all would be slow) -#}
+        conversation_id in (select conversation_id from touched_conversations)
+    {%- else -%}
+        {{ one_of('conversation_id', 'select conversation_id from touched_conversations') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark: the rows of the days from conversations_start_date on, but for the conversations that started before it. -#}
+{% macro spark__of_recomputed_conversations(days) -%}
+    {%- set start_date = conversations_start_date(days) -%}
+    {%- if start_date is none -%}
+        1 = 1
+    {%- else -%}
+        request_date >= {{ date_literal(start_date) }}
+        and conversation_id not in (
+            select started_before.conversation_id from {{ this }} as started_before
+            where started_before.first_request_date < {{ date_literal(start_date) }}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark pre-hook filter: the first_request_date partitions the run overwrites. -#}
+{% macro conversation_partitions_filter() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- set present = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'first_request_date' not in present -%}
+        {%- do exceptions.raise_compiler_error(
+            this ~ ' was built by an older version as a table without first_request_date; on'
+            ~ ' Spark it is now partitioned by that column. Rebuild it once with'
+            ~ ' `dbt run --full-refresh --select fct_conversations` (it is recomputed from the'
+            ~ ' intermediate tables, which keep purged days: if raw rows were purged, add'
+            ~ " --vars '{chat_telemetry__allow_history_loss: true}', nothing is lost)."
+        ) -%}
+    {%- endif -%}
+    {%- set start_date = conversations_start_date(rebuilt_conversation_days()) -%}
+    {{ return('1 = 1' if start_date is none else 'first_request_date >= ' ~ date_literal(start_date)) }}
 {%- endmacro %}
 
 {#-

@@ -137,6 +137,16 @@
     (fct_conversations: the day of last_request_at).
 -#}
 {% macro rebuilt_days(date_column='request_date') -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return({'all': true, 'start_date': none, 'extra_days': []}) }}
+    {%- endif -%}
+    {{ return(cached_for_this_run(
+        'rebuilt_days ' ~ this ~ ' ' ~ date_column, compute_rebuilt_days, date_column
+    )) }}
+{%- endmacro %}
+
+{#- rebuilt_days, queried (once per model and run: the model and its hooks share it). -#}
+{% macro compute_rebuilt_days(date_column) -%}
     {%- set reprice = config.meta_get('chat_telemetry_reprice') or false -%}
     {%- set rebuild_forgotten = config.meta_get('chat_telemetry_rebuild_forgotten_days') or false -%}
     {%- if not execute or not is_incremental() -%}

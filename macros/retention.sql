@@ -47,8 +47,10 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     were purged long ago. Keyed on auth.users, not on raw rows, so that a purge is not mistaken
     for an erasure.
 -#}
-{% macro forget_erased_users(log_forgotten_days=false) -%}
-    {{ return(adapter.dispatch('forget_erased_users', 'chat_telemetry')(log_forgotten_days)) }}
+{% macro forget_erased_users(log_forgotten_days=false, partition_column='request_date') -%}
+    {{ return(adapter.dispatch('forget_erased_users', 'chat_telemetry')(
+        log_forgotten_days, partition_column
+    )) }}
 {%- endmacro %}
 
 {#-
@@ -58,7 +60,7 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     users found are deleted, through the same index. The hook creates the index the first
     time (an existing table built before it had none).
 -#}
-{% macro default__forget_erased_users(log_forgotten_days) -%}
+{% macro default__forget_erased_users(log_forgotten_days, partition_column='request_date') -%}
     {%- if execute -%}
         {%- set indexed = run_query(
             "select exists (select 1 from pg_index as i join pg_attribute as a"
@@ -116,14 +118,15 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
 {%- endmacro %}
 
 {#-
-    Spark has no DELETE on Parquet: the days (request_date partitions) that hold a forgotten
-    user are rewritten without that user's rows by a dynamic partition overwrite from a
-    scratch table of the rows kept (Spark cannot overwrite a table it reads), and a day left
-    with no row is dropped. Nothing is rewritten on the usual run, where nobody left. The
-    scratch table is dropped last: one left by a run that failed midway still holds the kept
-    rows of its days, and the next run finishes that rewrite before anything else.
+    Spark has no DELETE on Parquet: the days (partitions of partition_column: request_date,
+    or first_request_date for fct_conversations) that hold a forgotten user are rewritten
+    without that user's rows by a dynamic partition overwrite from a scratch table of the
+    rows kept, and a day left with no row is dropped. Nothing is rewritten on the usual run,
+    where nobody left. The scratch table is dropped last: one left by a run that failed
+    midway still holds the kept rows of its days, and the next run finishes that rewrite
+    before anything else.
 -#}
-{% macro spark__forget_erased_users(log_forgotten_days) -%}
+{% macro spark__forget_erased_users(log_forgotten_days, partition_column='request_date') -%}
     {%- set users = ref('stg_auth__users') -%}
     {%- if not execute -%}
         {{ return('select 1') }}
@@ -132,12 +135,12 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     {%- do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') -%}
     {%- if spark_table_exists(scratch) -%}
         {%- do run_query(
-            'insert overwrite table ' ~ this ~ ' partition (request_date) select * from ' ~ scratch
+            'insert overwrite table ' ~ this ~ ' partition (' ~ partition_column ~ ') select * from ' ~ scratch
         ) -%}
         {%- do run_query('drop table ' ~ scratch) -%}
     {%- endif -%}
     {%- set days = run_query(
-        'select distinct kept.request_date from ' ~ this ~ ' as kept left anti join '
+        'select distinct kept.' ~ partition_column ~ ' from ' ~ this ~ ' as kept left anti join '
         ~ users ~ ' as users on kept.user_id = users.user_id'
     ).columns[0].values() -%}
     {%- if days | length == 0 -%}
@@ -161,17 +164,17 @@ Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (se
     {%- do run_query(
         'create table ' ~ scratch ~ ' using parquet as select kept.* from ' ~ this
         ~ ' as kept left semi join ' ~ users ~ ' as users on kept.user_id = users.user_id'
-        ~ ' where kept.request_date in (' ~ day_list | join(', ') ~ ')'
+        ~ ' where kept.' ~ partition_column ~ ' in (' ~ day_list | join(', ') ~ ')'
     ) -%}
     {%- do run_query(
-        'insert overwrite table ' ~ this ~ ' partition (request_date) select * from ' ~ scratch
+        'insert overwrite table ' ~ this ~ ' partition (' ~ partition_column ~ ') select * from ' ~ scratch
     ) -%}
     {%- set emptied = run_query(
         'select request_date from (select explode(array(' ~ day_list | join(', ')
         ~ ')) as request_date) where cast(request_date as date) not in'
-        ~ ' (select distinct request_date from ' ~ scratch ~ ')'
+        ~ ' (select distinct ' ~ partition_column ~ ' from ' ~ scratch ~ ')'
     ).columns[0].values() -%}
-    {%- do drop_day_partitions(this, emptied) -%}
+    {%- do drop_day_partitions(this, emptied, partition_column) -%}
     {%- do run_query('drop table ' ~ scratch) -%}
     {{ return('select 1') }}
 {%- endmacro %}

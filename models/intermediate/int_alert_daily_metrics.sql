@@ -4,7 +4,10 @@
 -- its busy days only. Only the days the alert window and its baselines need are read
 -- (alert_input_start_date). Rates and latencies are doubles in the marts: they are rounded
 -- to 12 and 6 decimals (decimal_from_double) so that both engines report the same digits.
--- Costs are the marts' costs as priced now (repriced on every build).
+-- Costs are the marts' costs as priced now (repriced on every build). A view, a table on
+-- Spark (alert_metrics_materialization).
+{{ config(materialized=alert_metrics_materialization()) }}
+
 with
 
 token_costs as (

@@ -2,23 +2,15 @@
 -- off-topic requests, re-asks and followed suggestions (as in fct_daily_answer_quality),
 -- the known cost priced at read time from the per-conversation token sums, and whether it
 -- ended on a failure (its last request failed or had an empty result). Requests without a
--- conversation are in no row. On Postgres, incremental by conversation: a run recomputes
--- only the conversations with a request on a rebuilt day (lookback, repriced days) or whose
--- last request is in the lookback (macros/conversations.sql); erased users are deleted by a
--- post-hook. On Spark, a table recomputed on every run.
+-- conversation are in no row. Incremental: a run recomputes only the conversations with a
+-- request on a rebuilt day (lookback, repriced days) or whose last request is in the
+-- lookback, by conversation on Postgres, by first_request_date partition on Spark
+-- (macros/conversations.sql); erased users are forgotten by a post-hook.
 -- depends_on: {{ ref('int_token_prices_matched') }}
 -- depends_on: {{ ref('int_model_tiers_used_daily') }}
 {{ config(**conversations_config()) }}
 {%- set days = rebuilt_conversation_days() %}
-{%- if days['all'] %}
-    {#- every conversation: a hashed semi-join (an array of them all would be slow) #}
-    {%- set of_touched_conversations =
-        'conversation_id in (select conversation_id from touched_conversations)' %}
-{%- else %}
-    {%- set of_touched_conversations = one_of(
-        'conversation_id', 'select conversation_id from touched_conversations'
-    ) %}
-{%- endif %}
+{%- set of_recomputed_conversations_filter = of_recomputed_conversations(days) %}
 
 with
 
@@ -36,17 +28,18 @@ touched_conversations as (
     {%- endif %}
 ),
 
--- Every request and token sum of the touched conversations only, read through the
--- conversation_id indexes (one_of: a filter Postgres pushes down to the index scan, below
--- the pricing joins of the priced view), so that a scheduled run reads what changed.
+-- Every request and token sum of the recomputed conversations only: on Postgres those
+-- touched, read through the conversation_id indexes (one_of: a filter Postgres pushes down
+-- to the index scan, below the pricing joins of the priced view), on Spark the partitions
+-- of the days from the run's start day; so that a scheduled run reads what changed.
 conversation_requests as (
     select * from {{ ref('int_requests_sequenced') }}
-    where conversation_id is not null and {{ of_touched_conversations }}
+    where conversation_id is not null and {{ of_recomputed_conversations_filter }}
 ),
 
 token_usage as (
     select * from {{ ref('int_conversation_token_usage_priced') }}
-    where {{ of_touched_conversations }}
+    where {{ of_recomputed_conversations_filter }}
 ),
 
 ranked_by_recency as (
@@ -64,6 +57,7 @@ aggregated as (
         user_id,
         min(created_at) as first_request_at,
         max(created_at) as last_request_at,
+        min(request_date) as first_request_date,
         cast(count(*) as {{ dbt.type_bigint() }}) as turns,
         cast(sum(case when is_error then 1 else 0 end) as {{ dbt.type_bigint() }}) as errors,
         cast(sum(case when is_empty_result then 1 else 0 end) as {{ dbt.type_bigint() }})
@@ -105,7 +99,8 @@ joined as (
             as total_cost_usd,
         cast(coalesce(costs_per_conversation.unpriced_requests, 0) as {{ dbt.type_bigint() }})
             as unpriced_requests,
-        aggregated.ended_on_failure
+        aggregated.ended_on_failure,
+        aggregated.first_request_date
     from aggregated
     left join costs_per_conversation
         on aggregated.conversation_id = costs_per_conversation.conversation_id

@@ -587,6 +587,7 @@ class Reference:
                     if any(costs is None for costs in step_costs.get(r["log_id"], []))
                 ),
                 "ended_on_failure": flags[last["log_id"]]["failed_or_empty"],
+                "first_request_date": min(self.local_day(r["created_at"]) for r in rows),
             }
         return result
 

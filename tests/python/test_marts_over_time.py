@@ -64,6 +64,7 @@ def assert_marts_match(db, reference: Reference, only: tuple[str, ...] | None = 
         "fct_sql_fingerprints": lambda: reference.sql_fingerprints(python_fingerprint),
         "fct_daily_off_topic": reference.daily_off_topic,
         "fct_model_comparison": reference.model_comparison,
+        "fct_conversations": reference.conversations,
     }
     for name, compute in expected.items():
         if only is None or name in only:

@@ -60,6 +60,7 @@ PER_USER_MARTS = (
     "fct_daily_user_usage",
     "rpt_user_usage_30d",
     "fct_model_comparison",
+    "fct_conversations",
 )
 ANONYMOUS_MARTS = (*DAILY_MARTS_WITHOUT_USERS, "fct_sql_fingerprints")
 PARITY_DATABASE = "chat_telemetry_spark_parity"
