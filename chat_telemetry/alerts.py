@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +30,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
+from chat_telemetry import settings
+
 _log = logging.getLogger(__name__)
 
 STATE_TABLE = "chat_telemetry_alerts_sent"
@@ -39,16 +40,16 @@ LOCK_KEY = 0x0A1E_27_5E
 
 
 def marts_schema() -> str:
-    return os.environ.get("CHAT_TELEMETRY_MARTS_SCHEMA", "analytics")
+    return settings.MARTS_SCHEMA.get()
 
 
 def internal_schema() -> str:
-    return os.environ.get("CHAT_TELEMETRY_INTERNAL_SCHEMA", "analytics_internal")
+    return settings.INTERNAL_SCHEMA.get()
 
 
 def reporting_timezone() -> str:
     """The dbt var reporting_timezone reads the same variable: alert dates are its days."""
-    return os.environ.get("CHAT_TELEMETRY_REPORTING_TIMEZONE", "UTC")
+    return settings.REPORTING_TIMEZONE.get()
 
 
 def today_in_reporting_timezone() -> date:

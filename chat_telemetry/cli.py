@@ -9,13 +9,13 @@ from collections.abc import Sequence
 
 import psycopg
 
-from chat_telemetry import bootstrap, database
+from chat_telemetry import bootstrap, database, settings
 
 
 def _environment_for(connection: database.Connection) -> dict[str, str]:
     environ = dict(os.environ)
     environ.update(connection.env())
-    environ.setdefault("DBT_PROFILES_DIR", str(database.PROJECT_ROOT))
+    environ.setdefault(settings.DBT_PROFILES_DIR.name, str(database.PROJECT_ROOT))
     return environ
 
 
@@ -223,7 +223,7 @@ def command_alerts(arguments: argparse.Namespace) -> int:
     """Print the new alerts of rpt_alerts, post each once; exit 1 on a new error alert."""
     from chat_telemetry import alerts
 
-    webhook = arguments.webhook or os.environ.get("CHAT_TELEMETRY_WEBHOOK_URL") or None
+    webhook = arguments.webhook or settings.WEBHOOK_URL.get() or None
     connection = database.resolve()
     try:
         outcome = alerts.run(
@@ -258,7 +258,7 @@ def command_digest(arguments: argparse.Namespace) -> int:
         digest.collect(connection.conninfo(), day, as_role=bootstrap.bi_role_name())
     )
     print(text)
-    webhook = arguments.webhook or os.environ.get("CHAT_TELEMETRY_WEBHOOK_URL") or None
+    webhook = arguments.webhook or settings.WEBHOOK_URL.get() or None
     if webhook:
         problem = alerts.post_webhook(webhook, text)
         if problem:
@@ -345,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_parser.add_argument(
         "--days",
         type=int,
-        default=int(os.environ.get("CHAT_TELEMETRY_ALERT_DAYS", "3")),
+        default=settings.ALERT_DAYS.integer(),
         help="only alerts dated in the last N days (default 3, CHAT_TELEMETRY_ALERT_DAYS)",
     )
     alerts_parser.add_argument(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
+from chat_telemetry import settings
 from chat_telemetry.bootstrap import bi_role_name
 from chat_telemetry.database import Connection
 
@@ -18,12 +18,12 @@ if TYPE_CHECKING:
 
 
 def marts_schema() -> str:
-    return os.environ.get("CHAT_TELEMETRY_MARTS_SCHEMA", "analytics")
+    return settings.MARTS_SCHEMA.get()
 
 
 def reporting_timezone() -> str:
     """The time zone of calendar days: the same variable the dbt var `reporting_timezone` reads."""
-    return os.environ.get("CHAT_TELEMETRY_REPORTING_TIMEZONE", "UTC")
+    return settings.REPORTING_TIMEZONE.get()
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from telemetry_writer import TelemetryRecord, TelemetryWriter
 from telemetry_writer.record import snapshot
 from telemetry_writer.repair import COPY_COLUMNS, TextLimits, repair
 
-from chat_telemetry import bootstrap, database
+from chat_telemetry import bootstrap, database, settings
 from chat_telemetry.benchmark.reports import REPORTS
 from chat_telemetry.workload.generator import WorkloadGenerator, WorkloadSettings
 from chat_telemetry.workload.loader import (
@@ -649,11 +649,11 @@ def print_writer(writer: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chat_telemetry.benchmark")
-    parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", 1_000_000)))
+    parser.add_argument("--rows", type=int, default=settings.BENCH_ROWS.integer())
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--output", type=Path, default=RESULTS_PATH)
-    parser.add_argument("--days", type=int, default=int(os.environ.get("BENCH_DAYS", DAYS)))
+    parser.add_argument("--days", type=int, default=settings.BENCH_DAYS.integer())
     parser.add_argument("--database", default=BENCH_DATABASE, help="embedded server only")
     parser.add_argument("--writer-only", action="store_true", help="only the writer's part")
     arguments = parser.parse_args(argv)

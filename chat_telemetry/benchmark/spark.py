@@ -21,7 +21,7 @@ from typing import Any
 
 from telemetry_writer import TelemetryWriter
 
-from chat_telemetry import database, retention
+from chat_telemetry import database, retention, settings
 from chat_telemetry.benchmark.run import (
     _log,
     _server_version,
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     # A warehouse of its own: the benchmark never touches .spark/ of `make spark-build`.
     scratch = tempfile.mkdtemp(prefix="chat-telemetry-bench-")
-    os.environ["CHAT_TELEMETRY_SPARK_HOME"] = scratch
+    os.environ[settings.SPARK_HOME.name] = scratch
     try:
         results = run(arguments.rows, arguments.days, arguments.seed)
     finally:
