@@ -9,14 +9,7 @@ from collections.abc import Sequence
 
 import psycopg
 
-from chat_telemetry import bootstrap, database, settings
-
-
-def _environment_for(connection: database.Connection) -> dict[str, str]:
-    environ = dict(os.environ)
-    environ.update(connection.env())
-    environ.setdefault(settings.DBT_PROFILES_DIR.name, str(database.PROJECT_ROOT))
-    return environ
+from chat_telemetry import bootstrap, database, dbt, settings
 
 
 def command_db_up(_: argparse.Namespace) -> int:
@@ -41,7 +34,7 @@ def command_db_url(_: argparse.Namespace) -> int:
     prints works as is; the URL is the only line starting with `postgresql://`.
     """
     from chat_telemetry import bi_login
-    from chat_telemetry.summary import marts_schema
+    from chat_telemetry.marts import marts_schema
 
     connection = database.resolve()
     print(f"# {connection.describe()}")
@@ -66,7 +59,7 @@ def command_exec(arguments: argparse.Namespace) -> int:
     if not command:
         print("exec: give a command to run", file=sys.stderr)
         return 2
-    environ = _environment_for(database.resolve())
+    environ = dbt.environment(database.resolve())
     os.execvpe(command[0], command, environ)
     return 0  # not reached
 
@@ -127,7 +120,7 @@ def command_psql(arguments: argparse.Namespace) -> int:
 
     bundled = Path(POSTGRES_BIN_PATH) / "psql"
     program = str(bundled) if bundled.exists() else (shutil.which("psql") or "psql")
-    environ = _environment_for(database.resolve())
+    environ = dbt.environment(database.resolve())
     os.execvpe(program, [program, *arguments.arguments], environ)
     return 0  # not reached
 
@@ -210,7 +203,7 @@ def command_spark_build(arguments: argparse.Namespace) -> int:
     except build.DbtFailed as failure:
         print(f"spark-build: {failure}", file=sys.stderr)
         return 1
-    from chat_telemetry.summary import marts_schema
+    from chat_telemetry.marts import marts_schema
 
     print(
         f"marts built on Spark: database {marts_schema()}, Parquet files in "
