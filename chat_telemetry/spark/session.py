@@ -107,7 +107,7 @@ def get_session(shuffle_partitions: int = 2) -> SparkSession:
 
     home = spark_home()
     home.mkdir(parents=True, exist_ok=True)
-    os.environ["CHAT_TELEMETRY_SPARK_HOME"] = str(home)  # profiles.yml reads it
+    os.environ[settings.SPARK_HOME.name] = str(home)  # profiles.yml reads it
     builder = SparkSession.builder.enableHiveSupport()
     for key, value in session_settings(home, shuffle_partitions).items():
         builder = builder.config(key, value)
