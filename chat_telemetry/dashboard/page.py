@@ -11,51 +11,39 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.io import to_html
 
+from chat_telemetry.dashboard import figures, tables
 from chat_telemetry.dashboard.data import DashboardData, collect
-from chat_telemetry.dashboard.figures import (
-    answer_quality_figure,
-    cost_figure,
-    errors_figure,
-    latency_figure,
-    off_topic_figure,
-    users_figure,
-)
-from chat_telemetry.dashboard.tables import (
-    alerts_figure,
-    empty_fingerprints_figure,
-    fingerprints_figure,
-    models_figure,
-    today_figure,
-)
 from chat_telemetry.marts import marts_schema
 
 DEFAULT_OUTPUT = Path("reports") / "dashboard.html"
 
 
+# The charts and tables in page order, each by the name of its section.
 FIGURES = (
-    ("cost", cost_figure),
-    ("today", today_figure),
-    ("latency", latency_figure),
-    ("errors", errors_figure),
-    ("off_topic", off_topic_figure),
-    ("answer_quality", answer_quality_figure),
-    ("fingerprints", fingerprints_figure),
-    ("empty_fingerprints", empty_fingerprints_figure),
-    ("models", models_figure),
-    ("users", users_figure),
-    ("alerts", alerts_figure),
+    ("cost", figures.cost_figure),
+    ("today", tables.today_figure),
+    ("latency", figures.latency_figure),
+    ("errors", figures.errors_figure),
+    ("off_topic", figures.off_topic_figure),
+    ("answer_quality", figures.answer_quality_figure),
+    ("fingerprints", tables.fingerprints_figure),
+    ("empty_fingerprints", tables.empty_fingerprints_figure),
+    ("models", tables.models_figure),
+    ("users", figures.users_figure),
+    ("alerts", tables.alerts_figure),
 )
 
 
 def build_figures(data: DashboardData) -> dict[str, go.Figure]:
+    """Every chart and table of the page, by section name, in page order."""
     return {name: make(data) for name, make in FIGURES}
 
 
 def render(data: DashboardData) -> str:
     """The whole page: Plotly's JavaScript once, then every chart, then the data as JSON."""
-    figures = build_figures(data)
+    drawn = build_figures(data)
     parts = []
-    for index, (name, figure) in enumerate(figures.items()):
+    for index, (name, figure) in enumerate(drawn.items()):
         parts.append(
             f'<section id="chart-{name}">'
             + to_html(
