@@ -17,7 +17,6 @@ never printed.
 from __future__ import annotations
 
 import json
-import logging
 import time
 import urllib.error
 import urllib.request
@@ -32,8 +31,6 @@ from psycopg import sql
 
 from chat_telemetry import marts
 from chat_telemetry.marts import internal_schema, reporting_timezone
-
-_log = logging.getLogger(__name__)
 
 STATE_TABLE = "chat_telemetry_alerts_sent"
 # pg_try_advisory_lock key: two overlapping runs must not post the same alert twice.
