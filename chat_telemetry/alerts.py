@@ -17,8 +17,6 @@ never printed.
 from __future__ import annotations
 
 import json
-import logging
-import os
 import time
 import urllib.error
 import urllib.request
@@ -31,27 +29,16 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-_log = logging.getLogger(__name__)
+from chat_telemetry import marts
+from chat_telemetry.marts import internal_schema, reporting_timezone
 
 STATE_TABLE = "chat_telemetry_alerts_sent"
 # pg_try_advisory_lock key: two overlapping runs must not post the same alert twice.
 LOCK_KEY = 0x0A1E_27_5E
 
 
-def marts_schema() -> str:
-    return os.environ.get("CHAT_TELEMETRY_MARTS_SCHEMA", "analytics")
-
-
-def internal_schema() -> str:
-    return os.environ.get("CHAT_TELEMETRY_INTERNAL_SCHEMA", "analytics_internal")
-
-
-def reporting_timezone() -> str:
-    """The dbt var reporting_timezone reads the same variable: alert dates are its days."""
-    return os.environ.get("CHAT_TELEMETRY_REPORTING_TIMEZONE", "UTC")
-
-
 def today_in_reporting_timezone() -> date:
+    """Today where alert dates are days: the dbt var reporting_timezone's zone."""
     return datetime.now(ZoneInfo(reporting_timezone())).date()
 
 
@@ -103,20 +90,9 @@ class Outcome:
 def read_alerts(conninfo: str, since: date, *, as_role: str | None) -> tuple[list[Alert], str]:
     """Alerts dated `since` or later, read as `as_role` when this login may become it (the
     BI role proves the mart is all the job reads); otherwise as the login itself."""
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        read_as = str(connection.execute("select current_user").fetchone()[0])  # type: ignore[index]
-        if as_role:
-            try:
-                connection.execute(sql.SQL("set role {}").format(sql.Identifier(as_role)))
-                read_as = as_role
-            except (psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidParameterValue):
-                _log.warning("cannot set role %s: reading rpt_alerts as %s", as_role, read_as)
-        query = sql.SQL(
-            "select alert_date, rule, subject, observed, expected, severity, message "
-            "from {}.rpt_alerts where alert_date >= %s "
-            "order by alert_date, case severity when 'error' then 0 else 1 end, rule, subject"
-        ).format(sql.Identifier(marts_schema()))
-        rows = connection.execute(query, (since,)).fetchall()
+    with marts.reader(conninfo, as_role=as_role, fall_back=True) as reader:
+        rows = reader.rows(marts.ALERTS, {"since": since})
+        read_as = reader.read_as
     return [Alert(*row) for row in rows], read_as
 
 

@@ -18,10 +18,10 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-from chat_telemetry import database
+from chat_telemetry import database, settings
 from chat_telemetry.bootstrap import bi_role_name
 
-DEFAULT_LOGIN = "bi_demo"
+DEFAULT_LOGIN = settings.BI_LOGIN.default
 PASSWORD_FILE = "bi_password"
 
 
@@ -45,7 +45,7 @@ class BiLogin:
 
 def login_name() -> str:
     """The BI login's name: `CHAT_TELEMETRY_BI_LOGIN`, else `bi_demo`."""
-    return os.environ.get("CHAT_TELEMETRY_BI_LOGIN") or DEFAULT_LOGIN
+    return settings.BI_LOGIN.get()
 
 
 def password_path(folder: Path | None = None, file_name: str = PASSWORD_FILE) -> Path:

@@ -6,16 +6,16 @@ BI role's name (as the session setting `chat_telemetry.bi_role`) and a report of
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
+from chat_telemetry import settings
 from chat_telemetry.database import PROJECT_ROOT
 
 BOOTSTRAP_DIR = PROJECT_ROOT / "bootstrap_sql"
-DEFAULT_BI_ROLE = "bi_reader"
+DEFAULT_BI_ROLE = settings.BI_ROLE.default
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def bootstrap_files(folder: Path = BOOTSTRAP_DIR) -> list[Path]:
 
 def bi_role_name() -> str:
     """The BI role's name: `CHAT_TELEMETRY_BI_ROLE`, else `bi_reader`."""
-    return os.environ.get("CHAT_TELEMETRY_BI_ROLE") or DEFAULT_BI_ROLE
+    return settings.BI_ROLE.get()
 
 
 def apply(conninfo: str, folder: Path = BOOTSTRAP_DIR) -> list[AppliedFile]:

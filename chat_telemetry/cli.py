@@ -9,14 +9,7 @@ from collections.abc import Sequence
 
 import psycopg
 
-from chat_telemetry import bootstrap, database
-
-
-def _environment_for(connection: database.Connection) -> dict[str, str]:
-    environ = dict(os.environ)
-    environ.update(connection.env())
-    environ.setdefault("DBT_PROFILES_DIR", str(database.PROJECT_ROOT))
-    return environ
+from chat_telemetry import bootstrap, database, dbt, settings
 
 
 def command_db_up(_: argparse.Namespace) -> int:
@@ -41,7 +34,7 @@ def command_db_url(_: argparse.Namespace) -> int:
     prints works as is; the URL is the only line starting with `postgresql://`.
     """
     from chat_telemetry import bi_login
-    from chat_telemetry.summary import marts_schema
+    from chat_telemetry.marts import marts_schema
 
     connection = database.resolve()
     print(f"# {connection.describe()}")
@@ -66,7 +59,7 @@ def command_exec(arguments: argparse.Namespace) -> int:
     if not command:
         print("exec: give a command to run", file=sys.stderr)
         return 2
-    environ = _environment_for(database.resolve())
+    environ = dbt.environment(database.resolve())
     os.execvpe(command[0], command, environ)
     return 0  # not reached
 
@@ -127,7 +120,7 @@ def command_psql(arguments: argparse.Namespace) -> int:
 
     bundled = Path(POSTGRES_BIN_PATH) / "psql"
     program = str(bundled) if bundled.exists() else (shutil.which("psql") or "psql")
-    environ = _environment_for(database.resolve())
+    environ = dbt.environment(database.resolve())
     os.execvpe(program, [program, *arguments.arguments], environ)
     return 0  # not reached
 
@@ -210,7 +203,7 @@ def command_spark_build(arguments: argparse.Namespace) -> int:
     except build.DbtFailed as failure:
         print(f"spark-build: {failure}", file=sys.stderr)
         return 1
-    from chat_telemetry.summary import marts_schema
+    from chat_telemetry.marts import marts_schema
 
     print(
         f"marts built on Spark: database {marts_schema()}, Parquet files in "
@@ -223,7 +216,7 @@ def command_alerts(arguments: argparse.Namespace) -> int:
     """Print the new alerts of rpt_alerts, post each once; exit 1 on a new error alert."""
     from chat_telemetry import alerts
 
-    webhook = arguments.webhook or os.environ.get("CHAT_TELEMETRY_WEBHOOK_URL") or None
+    webhook = arguments.webhook or settings.WEBHOOK_URL.get() or None
     connection = database.resolve()
     try:
         outcome = alerts.run(
@@ -258,7 +251,7 @@ def command_digest(arguments: argparse.Namespace) -> int:
         digest.collect(connection.conninfo(), day, as_role=bootstrap.bi_role_name())
     )
     print(text)
-    webhook = arguments.webhook or os.environ.get("CHAT_TELEMETRY_WEBHOOK_URL") or None
+    webhook = arguments.webhook or settings.WEBHOOK_URL.get() or None
     if webhook:
         problem = alerts.post_webhook(webhook, text)
         if problem:
@@ -345,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_parser.add_argument(
         "--days",
         type=int,
-        default=int(os.environ.get("CHAT_TELEMETRY_ALERT_DAYS", "3")),
+        default=settings.ALERT_DAYS.integer(),
         help="only alerts dated in the last N days (default 3, CHAT_TELEMETRY_ALERT_DAYS)",
     )
     alerts_parser.add_argument(

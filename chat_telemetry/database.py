@@ -17,8 +17,10 @@ import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-LIBPQ_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from chat_telemetry import settings
+
+LIBPQ_VARIABLES = tuple(setting.name for setting in settings.LIBPQ)
+PROJECT_ROOT = settings.PROJECT_ROOT
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".pgdata"
 # BI tools reach the embedded server over TCP on this address only (never another interface).
 TCP_HOST = "127.0.0.1"
@@ -87,7 +89,7 @@ def external_settings_given(environ: dict[str, str] | None = None) -> bool:
 
 def data_dir() -> Path:
     """The embedded server's data folder (git-ignored); `CHAT_TELEMETRY_PGDATA` moves it."""
-    return Path(os.environ.get("CHAT_TELEMETRY_PGDATA", str(DEFAULT_DATA_DIR))).resolve()
+    return Path(settings.PGDATA.get() or DEFAULT_DATA_DIR).resolve()
 
 
 def start_embedded(path: Path | None = None, *, tcp: bool = True) -> Connection:
@@ -287,15 +289,15 @@ def resolve(environ: dict[str, str] | None = None) -> Connection:
     environ = dict(os.environ) if environ is None else environ
     if external_settings_given(environ):
         return Connection(
-            host=environ.get("PGHOST", ""),
-            port=environ.get("PGPORT", "5432"),
-            user=environ.get("PGUSER", "postgres"),
-            password=environ.get("PGPASSWORD", ""),
-            database=environ.get("PGDATABASE", "postgres"),
+            host=settings.PGHOST.get(environ),
+            port=settings.PGPORT.get(environ),
+            user=settings.PGUSER.get(environ),
+            password=settings.PGPASSWORD.get(environ),
+            database=settings.PGDATABASE.get(environ),
             is_embedded=False,
         )
     connection = start_embedded()
-    wanted = environ.get("CHAT_TELEMETRY_DATABASE")
+    wanted = settings.DATABASE.get(environ)
     if wanted and wanted != connection.database:
         ensure_database(connection, wanted)
         connection = replace(connection, database=wanted)

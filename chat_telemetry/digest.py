@@ -12,48 +12,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import psycopg
-from psycopg import sql
+from chat_telemetry import marts
 
-from chat_telemetry.alerts import marts_schema
-
-QUERIES: dict[str, str] = {
-    "spend": """
-        select model, sum(requests) filter (where step = 'sql') as sql_steps,
-               sum(requests) as steps, sum(total_cost_usd) as cost_usd,
-               sum(unpriced_requests) as unpriced_steps
-        from {schema}.fct_daily_token_cost
-        where request_date = %(day)s
-        group by model
-        order by sum(total_cost_usd) desc nulls last, model
-    """,
-    "requests": """
-        select requests, off_topic_requests, off_topic_rate
-        from {schema}.fct_daily_off_topic
-        where request_date = %(day)s
-    """,
-    "errors": """
-        select error_type, sum(errors) as errors, max(requests_on_day) as requests
-        from {schema}.fct_daily_errors
-        where request_date = %(day)s
-        group by error_type
-        order by sum(errors) desc, error_type
-        limit 5
-    """,
-    "latency": """
-        select step, requests, p50_ms, p95_ms
-        from {schema}.fct_daily_step_latency
-        where request_date = %(day)s
-        order by array_position(
-            array['nl_to_sql', 'sql_execution', 'response_generation', 'ttfb'], step)
-    """,
-    "alerts": """
-        select severity, rule, subject, message
-        from {schema}.rpt_alerts
-        where alert_date >= %(day)s
-        order by alert_date, case severity when 'error' then 0 else 1 end, rule, subject
-    """,
-}
+# The digest's sections, in the order they are read.
+QUERIES: dict[str, str] = marts.DIGEST
 
 
 @dataclass(frozen=True)
@@ -65,13 +27,9 @@ class Digest:
 def collect(conninfo: str, day: date, *, as_role: str | None) -> Digest:
     """Run the digest's queries for `day` (alerts: that day and after), as `as_role`."""
     sections: dict[str, list[tuple[Any, ...]]] = {}
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        if as_role:
-            connection.execute(sql.SQL("set role {}").format(sql.Identifier(as_role)))
-        schema = sql.Identifier(marts_schema()).as_string(connection)
+    with marts.reader(conninfo, as_role=as_role) as reader:
         for name, query in QUERIES.items():
-            text = query.format(schema=schema)
-            sections[name] = connection.execute(text.encode(), {"day": day}).fetchall()
+            sections[name] = reader.rows(query, {"day": day})
     return Digest(day, sections)
 
 

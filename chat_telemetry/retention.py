@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import psycopg
-import yaml  # type: ignore[import-untyped]  # PyYAML, pinned through dbt-core
 
-from chat_telemetry.database import PROJECT_ROOT
+# The dbt var, read from dbt_project.yml by settings (dbt is its one source of truth).
+from chat_telemetry.settings import lookback_days as lookback_days
 
 # Days after the incremental lookback that raw rows must stay: a dbt schedule that paused for
 # a week can still rebuild what it missed.
@@ -36,12 +35,6 @@ class PurgeResult:
     purged_before: datetime
     rows: int
     dry_run: bool
-
-
-def lookback_days(project_file: Path = PROJECT_ROOT / "dbt_project.yml") -> int:
-    """The dbt var lookback_days as the project declares it."""
-    project = yaml.safe_load(project_file.read_text(encoding="utf-8"))
-    return int(project["vars"]["chat_telemetry__lookback_days"])
 
 
 def minimum_days(lookback: int, margin: int = DEFAULT_MARGIN_DAYS) -> int:

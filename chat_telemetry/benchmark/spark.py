@@ -21,14 +21,14 @@ from typing import Any
 
 from telemetry_writer import TelemetryWriter
 
-from chat_telemetry import database, retention
-from chat_telemetry.benchmark.run import (
-    _log,
-    _server_version,
-    _settings,
-    dbt,
+from chat_telemetry import database, retention, settings
+from chat_telemetry.benchmark.common import (
+    log,
     machine,
     prepare_database,
+    server_version,
+    timed_dbt,
+    workload_settings,
     write_new_day,
 )
 from chat_telemetry.workload.generator import WorkloadGenerator
@@ -50,7 +50,7 @@ def run(rows: int, days: int, seed: int) -> dict[str, Any]:
     connection = prepare_database(BENCH_DATABASE)
     conninfo = connection.conninfo()
     end_date = datetime.now(timezone.utc).date() - timedelta(days=2)
-    generator = WorkloadGenerator(_settings(rows, seed, days, end_date))
+    generator = WorkloadGenerator(workload_settings(rows, seed, days, end_date))
     create_users(conninfo, generator)
     all_days = list(generator.iter_days())
     history, new_day = all_days[:-1], all_days[-1]
@@ -59,12 +59,12 @@ def run(rows: int, days: int, seed: int) -> dict[str, Any]:
     )
     loaded = write_days(conninfo, history, writer)
     analyze_telemetry(conninfo)
-    _log(f"loaded {loaded:,} rows over {days} days; Postgres full build")
+    log(f"loaded {loaded:,} rows over {days} days; Postgres full build")
 
-    dbt(connection, "seed", "--full-refresh")
-    postgres_full = dbt(connection, "run", "--full-refresh")
+    timed_dbt(connection, "seed", "--full-refresh")
+    postgres_full = timed_dbt(connection, "run", "--full-refresh")
 
-    _log("Spark: session, landing, full build")
+    log("Spark: session, landing, full build")
     jvm_s, spark = timed(session.get_session)
     source = landing.jdbc_source(connection)
     lookback = retention.lookback_days()
@@ -73,8 +73,8 @@ def run(rows: int, days: int, seed: int) -> dict[str, Any]:
     spark_full_s, spark_full_elapsed = timed(build.dbt, ["run", "--full-refresh"])
 
     added, late = write_new_day(conninfo, new_day, writer)
-    _log(f"added {added:,} rows ({late:,} late); incremental builds")
-    postgres_incremental = dbt(connection, "run")
+    log(f"added {added:,} rows ({late:,} late); incremental builds")
+    postgres_incremental = timed_dbt(connection, "run")
     land_incremental_s, landed = timed(landing.land, spark, source, lookback)
     spark_incremental_s, spark_incremental_elapsed = timed(build.dbt, ["run"])
     spark.stop()
@@ -88,7 +88,7 @@ def run(rows: int, days: int, seed: int) -> dict[str, Any]:
         "incremental_rows": added,
         "incremental_late_rows": late,
         "command": f"make bench-spark BENCH_ROWS={rows} BENCH_DAYS={days}",
-        "machine": {**machine(), "postgres": _server_version(conninfo)},
+        "machine": {**machine(), "postgres": server_version(conninfo)},
         "postgres": {
             "full_build_s": round(postgres_full[0], 2),
             "full_build_dbt_elapsed_s": round(postgres_full[1], 2),
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     # A warehouse of its own: the benchmark never touches .spark/ of `make spark-build`.
     scratch = tempfile.mkdtemp(prefix="chat-telemetry-bench-")
-    os.environ["CHAT_TELEMETRY_SPARK_HOME"] = scratch
+    os.environ[settings.SPARK_HOME.name] = scratch
     try:
         results = run(arguments.rows, arguments.days, arguments.seed)
     finally:

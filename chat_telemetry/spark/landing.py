@@ -24,12 +24,11 @@ without them (the raw table deleted those rows by cascade; they must not live on
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from chat_telemetry import bi_login, database
+from chat_telemetry import bi_login, database, settings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -136,8 +135,8 @@ def jdbc_source(connection: database.Connection) -> JdbcSource:
             f"PGHOST={connection.host} is a unix socket folder, which JDBC cannot use: "
             "point PGHOST at the server's host name (landing reads over TCP)"
         )
-    user = os.environ.get("CHAT_TELEMETRY_LOADER_USER")
-    password = os.environ.get("CHAT_TELEMETRY_LOADER_PASSWORD")
+    user = settings.LOADER_USER.get()
+    password = settings.LOADER_PASSWORD.get()
     if not user or not password:
         raise RuntimeError(
             "set CHAT_TELEMETRY_LOADER_USER and CHAT_TELEMETRY_LOADER_PASSWORD to a login in "
@@ -150,7 +149,7 @@ def jdbc_source(connection: database.Connection) -> JdbcSource:
         database=connection.database,
         user=user,
         password=password,
-        sslmode=os.environ.get("PGSSLMODE", ""),
+        sslmode=settings.PGSSLMODE.get(),
     )
 
 

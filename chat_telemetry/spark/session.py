@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chat_telemetry import settings
 from chat_telemetry.database import PROJECT_ROOT
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class JdbcDriverMissing(RuntimeError):
 
 def spark_home() -> Path:
     """Where the local warehouse and metastore live: CHAT_TELEMETRY_SPARK_HOME, else .spark/."""
-    configured = os.environ.get("CHAT_TELEMETRY_SPARK_HOME")
+    configured = settings.SPARK_HOME.get()
     return Path(configured).resolve() if configured else PROJECT_ROOT / ".spark"
 
 
@@ -52,7 +53,7 @@ def warehouse_dir(home: Path | None = None) -> Path:
 
 def jdbc_jar() -> Path:
     """The PostgreSQL JDBC driver's jar, or a clear error saying how to get one."""
-    configured = os.environ.get("CHAT_TELEMETRY_JDBC_JAR")
+    configured = settings.JDBC_JAR.get()
     candidates = (Path(configured),) if configured else DEFAULT_JDBC_JARS
     for candidate in candidates:
         if candidate.is_file():
@@ -67,7 +68,7 @@ def jdbc_jar() -> Path:
 
 def check_java() -> None:
     """Fail early, with the fix, when there is no Java: PySpark's own error is a stack trace."""
-    if os.environ.get("JAVA_HOME") or shutil.which("java"):
+    if settings.JAVA_HOME.get() or shutil.which("java"):
         return
     raise JavaMissing(
         "Spark needs Java 17: install it (Debian/Ubuntu: apt-get install "
@@ -78,8 +79,8 @@ def check_java() -> None:
 def session_settings(home: Path, shuffle_partitions: int = 2) -> dict[str, str]:
     """Every setting of the local session (static ones apply only when the JVM starts)."""
     metastore = home / "metastore_db"
-    settings = {
-        "spark.master": os.environ.get("CHAT_TELEMETRY_SPARK_MASTER", "local[2]"),
+    values = {
+        "spark.master": settings.SPARK_MASTER.get(),
         "spark.app.name": "chat-telemetry",
         "spark.sql.warehouse.dir": str(warehouse_dir(home)),
         # One Derby metastore beside the warehouse (Derby allows one JVM at a time).
@@ -87,7 +88,7 @@ def session_settings(home: Path, shuffle_partitions: int = 2) -> dict[str, str]:
             f"jdbc:derby:;databaseName={metastore};create=true"
         ),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={home}",
-        "spark.driver.memory": os.environ.get("CHAT_TELEMETRY_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.driver.memory": settings.SPARK_DRIVER_MEMORY.get(),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         # Small data on few cores: a handful of shuffle partitions, not 200.
@@ -95,8 +96,8 @@ def session_settings(home: Path, shuffle_partitions: int = 2) -> dict[str, str]:
         "spark.sql.adaptive.enabled": "true",
         "spark.jars": str(jdbc_jar()),
     }
-    settings.update(NUMBER_SETTINGS)
-    return settings
+    values.update(NUMBER_SETTINGS)
+    return values
 
 
 def get_session(shuffle_partitions: int = 2) -> SparkSession:
@@ -106,7 +107,7 @@ def get_session(shuffle_partitions: int = 2) -> SparkSession:
 
     home = spark_home()
     home.mkdir(parents=True, exist_ok=True)
-    os.environ["CHAT_TELEMETRY_SPARK_HOME"] = str(home)  # profiles.yml reads it
+    os.environ[settings.SPARK_HOME.name] = str(home)  # profiles.yml reads it
     builder = SparkSession.builder.enableHiveSupport()
     for key, value in session_settings(home, shuffle_partitions).items():
         builder = builder.config(key, value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from chat_telemetry import bootstrap, database
+from chat_telemetry import bootstrap, database, dbt
 
 TEMPLATE_DATABASE = "chat_telemetry_pytest_template"
 SHARED_DATABASE = "chat_telemetry_pytest_shared"
@@ -112,19 +111,13 @@ def run_dbt(
     """Run dbt against `db`; fails the test with dbt's output when dbt fails (or, with
     `expect_failure`, when it succeeds). `project_dir`: a copy of the project to run instead."""
     project = project_dir or database.PROJECT_ROOT
-    environ = dict(os.environ)
-    environ.update(db.env())
-    environ["DBT_PROFILES_DIR"] = str(project)
-    # Keep pytest's dbt artifacts apart from those of `make` targets.
-    environ["DBT_TARGET_PATH"] = str(project / "target" / "pytest")
-    environ["DBT_LOG_PATH"] = str(project / "logs" / "pytest")
-    dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run(
-        [str(dbt), *arguments],
-        cwd=project,
-        env=environ,
-        capture_output=True,
-        text=True,
+    result = dbt.run(
+        db,
+        *arguments,
+        project=project,
+        # Keep pytest's dbt artifacts apart from those of `make` targets.
+        target_path=project / "target" / "pytest",
+        log_path=project / "logs" / "pytest",
         timeout=600,
     )
     if expect_failure and result.returncode == 0:

@@ -468,3 +468,30 @@ def test_the_summary_compares_complete_days_and_shows_today_apart(built_db):
     # Without a pinned clock, today (the real one) is after END: no partial section.
     real = summary.collect(built_db.conninfo(), as_role="bi_reader", timezone_name="UTC")
     assert not any(section.title.startswith("Today") for section in real)
+
+
+def test_the_family_rollup_adds_up_the_exact_pairs(page):
+    """The family view (added up in SQL, marts.py) is what the exact pairs add up to:
+    requests and pairs summed, error rate weighted by requests, cost by priced requests."""
+    data = embedded_data(page[1])
+    expected: dict[tuple[str, str], dict[str, float]] = {}
+    for row in data["model_comparison"]:
+        key = (row["sql_model_family"], row["response_model_family"])
+        family = expected.setdefault(
+            key, {"pairs": 0, "requests": 0, "errors": 0.0, "priced": 0, "cost": 0.0}
+        )
+        family["pairs"] += 1
+        family["requests"] += row["requests"]
+        family["errors"] += row["error_rate"] * row["requests"]
+        if row["avg_cost_usd"] is not None:
+            family["priced"] += row["priced_requests"]
+            family["cost"] += row["avg_cost_usd"] * row["priced_requests"]
+    order = sorted(expected, key=lambda key: (-expected[key]["requests"], key))
+    families = data["model_families"]
+    assert [(r["sql_model_family"], r["response_model_family"]) for r in families] == order
+    for row in families:
+        family = expected[(row["sql_model_family"], row["response_model_family"])]
+        assert (row["pairs"], row["requests"]) == (family["pairs"], family["requests"])
+        assert row["error_rate"] == pytest.approx(family["errors"] / family["requests"])
+        cost = family["cost"] / family["priced"] if family["priced"] else None
+        assert row["avg_cost_usd"] == pytest.approx(cost)

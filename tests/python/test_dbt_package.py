@@ -9,13 +9,9 @@ after a purge.
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from conftest import connect
@@ -24,7 +20,7 @@ from test_bootstrap import python_fingerprint
 from test_marts import assert_mart_matches, insert, read_mart, varied_rows
 from test_marts_over_time import purge_command
 
-from chat_telemetry import database
+from chat_telemetry import database, dbt
 
 # A handful of dbt runs in a second project: the slow suite (make test-slow, .ci/run).
 pytestmark = pytest.mark.slow
@@ -35,17 +31,11 @@ OUR_MARTS_SCHEMA = "ci_marts"  # the consumer's naming of our custom schema `mar
 
 
 def run_consumer(db, *arguments: str, expect_failure: bool = False):
-    environ = dict(os.environ)
-    environ.update(db.env())
-    environ["DBT_PROFILES_DIR"] = str(CONSUMER)
-    for name in ("DBT_TARGET_PATH", "DBT_TARGET", "CHAT_TELEMETRY_BI_ROLE"):
-        environ.pop(name, None)
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), *arguments],
-        cwd=CONSUMER,
-        env=environ,
-        capture_output=True,
-        text=True,
+    done = dbt.run(
+        db,
+        *arguments,
+        project=CONSUMER,
+        unset=("DBT_TARGET_PATH", "DBT_TARGET", "CHAT_TELEMETRY_BI_ROLE"),
         timeout=600,
     )
     failed = done.returncode != 0

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import connect, run_dbt, scratch_database
 
-from chat_telemetry import cli, dashboard, database, summary
+from chat_telemetry import cli, dashboard, database, digest, summary
 from chat_telemetry.workload.generator import WorkloadSettings
 from chat_telemetry.workload.loader import load_workload
 
@@ -143,6 +143,5 @@ def test_exposures_name_exactly_the_marts_their_code_reads(builds):
     ]
     if "alerts" in commands:
         assert "exposure.chat_telemetry.chat_telemetry_alerts" in exposures
-        digest_source = (database.PROJECT_ROOT / "chat_telemetry" / "digest.py").read_text()
-        alerts_reads = marts_read_by([digest_source]) | {"rpt_alerts"}
+        alerts_reads = marts_read_by(list(digest.QUERIES.values())) | {"rpt_alerts"}
         assert depends_on("chat_telemetry_alerts") == alerts_reads

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import pytest
 from conftest import run_dbt
 from reference_marts import Reference
 from test_marts import TIMEZONE, insert, varied_rows
+
+from chat_telemetry import dbt
 
 RATIO_METRICS = (
     "error_rate",
@@ -44,11 +45,8 @@ ANSWER_QUALITY_PARTS = {
 
 
 def project_environment(db, project: Path) -> dict[str, str]:
-    environ = dict(os.environ)
-    environ.update(db.env())
-    environ["DBT_PROFILES_DIR"] = str(project)
-    environ.pop("DBT_TARGET_PATH", None)  # mf reads <project>/target/semantic_manifest.json
-    return environ
+    # mf reads <project>/target/semantic_manifest.json: no DBT_TARGET_PATH elsewhere.
+    return dbt.environment(db, profiles_dir=project, unset=("DBT_TARGET_PATH",))
 
 
 def parsed_project(db, destination: Path) -> Path:
@@ -57,14 +55,7 @@ def parsed_project(db, destination: Path) -> Path:
     from test_marts_over_time import copy_of_project
 
     project = copy_of_project(destination)
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "parse"],
-        cwd=project,
-        env=project_environment(db, project),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = dbt.run(db, "parse", project=project, unset=("DBT_TARGET_PATH",), timeout=300)
     assert done.returncode == 0, done.stdout[-4000:]
     return project
 
