@@ -364,7 +364,7 @@ def assert_spark_matches_reference(
     import test_marts
 
     def as_postgres_gives(column: str, value: Any) -> Any:
-        if column == "user_id" and isinstance(value, str):
+        if column in ("user_id", "conversation_id") and isinstance(value, str):
             return uuid.UUID(value)
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
