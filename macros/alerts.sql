@@ -1,5 +1,5 @@
 {#-
-    Pieces of the alert models (models/intermediate/int_alert_*.sql, models/marts/rpt_alerts.sql).
+    Pieces of the alert models (models/intermediate/alerts/int_alert_*.sql, models/marts/alerts/rpt_alerts.sql).
     The alert models call alert_run_date() and alert_run_started_at() directly, so that dbt unit
     tests can pin "today" and "now" with `overrides: macros:`.
 -#}
