@@ -1,6 +1,6 @@
 -- One row per sql_fingerprint: the totals of the daily fingerprint rows of every day before
 -- the settling boundary (settled_before_date), the days no scheduled run rebuilds any more
--- (macros/settled_fingerprints.sql). A scheduled run adds only the days that left the
+-- (macros/incremental/settled_fingerprints.sql). A scheduled run adds only the days that left the
 -- lookback since the last run to the totals it recorded, so fct_sql_fingerprints never
 -- re-adds all history; a full build (and every run on Spark) recomputes them.
 {{ config(**settled_fingerprints_config()) }}

@@ -4,6 +4,6 @@
 -- calls. A step's cost is unknown (NULL, never 0) when no price is in force for its tier, its
 -- input or output token count is missing, its calls are long context and the model has no
 -- long-context price, or the threshold its calls were classified with is no longer the one
--- in force (macros/token_usage.sql). A view: every build (and every read) uses the seed as
+-- in force (macros/pricing/token_usage.sql). A view: every build (and every read) uses the seed as
 -- it is now.
 {{ priced_token_usage(ref('int_token_usage_aggregated_daily'), ['user_id']) }}

@@ -5,7 +5,7 @@
 -- conversation are in no row. Incremental: a run recomputes only the conversations with a
 -- request on a rebuilt day (lookback, repriced days) or whose last request is in the
 -- lookback, by conversation on Postgres, by first_request_date partition on Spark
--- (macros/conversations.sql); erased users are forgotten by a post-hook.
+-- (macros/incremental/conversations.sql); erased users are forgotten by a post-hook.
 -- depends_on: {{ ref('int_token_prices_matched') }}
 -- depends_on: {{ ref('int_model_tiers_used_daily') }}
 {{ config(**conversations_config()) }}

@@ -3,7 +3,7 @@
 -- token sums with the seed as it is at build time (int_token_usage_priced). Incremental by
 -- whole day: a run rebuilds the days from its start date, the days whose prices in the seed
 -- changed since this table last priced them, and the days a user was forgotten on; the
--- recorded prices are replaced after the rebuild (macros/repriced_days.sql).
+-- recorded prices are replaced after the rebuild (macros/incremental/repriced_days.sql).
 -- The days to rebuild are found by macros that read these (dbt cannot infer it):
 -- depends_on: {{ ref('int_token_prices_matched') }}
 -- depends_on: {{ ref('int_model_tiers_used_daily') }}

@@ -2,8 +2,8 @@
 -- Priced from the retained token sums with the seed as it is at build time. The cost is summed
 -- in USD x 1e6 (known_cost_usd_x1m, exact) and scaled once per user and day. Incremental by
 -- whole day: a run rebuilds the days from its start date and the days whose prices in the
--- seed changed since this table last priced them (macros/repriced_days.sql); a post-hook
--- forgets users erased from auth.users on every day.
+-- seed changed since this table last priced them (macros/incremental/repriced_days.sql); a
+-- post-hook forgets users erased from auth.users on every day.
 -- The days to rebuild are found by macros that read these (dbt cannot infer it):
 -- depends_on: {{ ref('int_token_prices_matched') }}
 -- depends_on: {{ ref('int_model_tiers_used_daily') }}

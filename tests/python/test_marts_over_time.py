@@ -94,8 +94,9 @@ COST_MARTS = ("fct_daily_token_cost", "fct_daily_user_usage")
 
 
 def days_rebuilt_before_start(dbt_output: str, mart: str) -> tuple[date | None, list[date]]:
-    """The start date and the extra days a cost mart said it rebuilt (macros/repriced_days.sql
-    logs `<relation>: rebuilding N day(s) before <start>: <days>`); (None, []) if none."""
+    """The start date and the extra days a cost mart said it rebuilt
+    (macros/incremental/repriced_days.sql logs
+    `<relation>: rebuilding N day(s) before <start>: <days>`); (None, []) if none."""
     pattern = rf'{mart}"?: rebuilding \d+ day\(s\) before (\S+): ([0-9, -]+)'
     found = re.search(pattern, dbt_output)
     if found is None:

@@ -38,8 +38,8 @@ def test_every_variable_named_in_code_or_dbt_is_declared():
 
 def test_dbt_defaults_are_the_declared_ones():
     """`env_var('CHAT_TELEMETRY_X', 'default')` in dbt's files agrees with settings. An empty
-    default on either side means "decided where it is used" (the BI role in macros/grants.sql,
-    the Spark home relative to the checkout in spark/session.py)."""
+    default on either side means "decided where it is used" (the BI role in
+    macros/package/grants.sql, the Spark home relative to the checkout in spark/session.py)."""
     by_name = {setting.name: setting for setting in settings.VARIABLES}
     for path in DBT_FILES:
         text = path.read_text(encoding="utf-8")

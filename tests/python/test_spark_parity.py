@@ -47,7 +47,7 @@ from chat_telemetry import database
 pytestmark = pytest.mark.spark
 
 MARTS_SCHEMA = "analytics"
-# What each Postgres type of a mart column is on Spark (macros/column_types.sql).
+# What each Postgres type of a mart column is on Spark (macros/cross_db/column_types.sql).
 SPARK_TYPE_OF = {
     "text": "string",
     "uuid": "string",

@@ -72,3 +72,19 @@
         {{ exceptions.warn("Detected columns with numeric type and unspecified precision/scale, this can lead to unintended rounding: " ~ col_naked_numeric ~ "`") }}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    The type of money columns: exact decimals with 18 places (a cached token of the cheapest
+    model costs 5e-9 USD), and a fixed scale so equal costs also print alike.
+-#}
+{% macro type_usd() -%}
+    {{ return(adapter.dispatch('type_usd', 'chat_telemetry')()) }}
+{%- endmacro %}
+
+{% macro default__type_usd() -%}
+    numeric(38, 18)
+{%- endmacro %}
+
+{% macro spark__type_usd() -%}
+    decimal(38, 18)
+{%- endmacro %}
