@@ -22,9 +22,9 @@ requests_of_rebuilt_days as (
 touched_conversations as (
     select requests_of_rebuilt_days.conversation_id from requests_of_rebuilt_days
     {%- if is_incremental() and not days['all'] %}
-    union
-    select previous_conversations.conversation_id from {{ this }} as previous_conversations
-    where {{ conversations_ending_in_rebuilt_days(days) }}
+        union
+        select previous_conversations.conversation_id from {{ this }} as previous_conversations
+        where {{ conversations_ending_in_rebuilt_days(days) }}
     {%- endif %}
 ),
 
