@@ -8,12 +8,21 @@
 
 {#-
     The first request_date an incremental run rebuilds, as an ISO date string, or none on a
-    full build (or when the table is empty): lookback_start_date of the model's own table.
+    full build (or when the table is empty): lookback_start_date of the model's own table,
+    queried once per model and run (the model's filter, rebuilt_days and the hooks share it;
+    the table does not change before the model writes it).
 -#}
 {% macro incremental_start_date(date_column='request_date') -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
+    {{ return(cached_for_this_run(
+        'incremental_start_date ' ~ this ~ ' ' ~ date_column, lookback_start_date_of_this, date_column
+    )) }}
+{%- endmacro %}
+
+{#- lookback_start_date of the current model's own table (for cached_for_this_run). -#}
+{% macro lookback_start_date_of_this(date_column) -%}
     {{ return(lookback_start_date(this, date_column)) }}
 {%- endmacro %}
 
