@@ -23,7 +23,9 @@
 
 {#- lookback_start_date of the current model's own table (for cached_for_this_run). -#}
 {% macro lookback_start_date_of_this(date_column) -%}
-    {{ return(lookback_start_date(this, date_column)) }}
+    {{ return(lookback_start_date(
+        this, date_column, partitioned=date_column in (config.get('partition_by') or [])
+    )) }}
 {%- endmacro %}
 
 {#-
@@ -33,30 +35,86 @@
     paused for a week catches up on every missed day. Also where int_sql_fingerprints_settled
     puts its boundary: the days before it are never rebuilt again.
 -#}
-{% macro lookback_start_date(relation, date_column='request_date') -%}
+{% macro lookback_start_date(relation, date_column='request_date', partitioned=false) -%}
     {%- set days_back = 1 - (telemetry_var('lookback_days') | int) -%}
     {%- set today = local_date(run_started_at_utc(), telemetry_var('reporting_timezone')) -%}
     {%- set query -%}
         select
             case
-                when max({{ date_column }}) is null then null
-                when max({{ date_column }}) < {{ today }}
-                    then {{ add_days('max(' ~ date_column ~ ')', days_back) }}
+                when max(day) is null then null
+                when max(day) < {{ today }} then {{ add_days('max(day)', days_back) }}
                 else {{ add_days(today, days_back) }}
             end as start_date
-        from {{ relation }}
+        from ({{ newest_day(relation, date_column, partitioned) }}) as days
     {%- endset -%}
     {%- set start_date = run_query(query).columns[0].values()[0] -%}
     {{ return(none if start_date is none else start_date | string) }}
 {%- endmacro %}
 
-{#- A where-clause filter for the incremental rebuild, on created_at and request_date. -#}
-{% macro incremental_filter(timestamp_column='created_at', date_column='request_date') -%}
+{#-
+    A query whose column `day` has the newest day of a table (no row, or NULL, when it is
+    empty); `partitioned`: date_column is the table's partition column on Spark.
+-#}
+{% macro newest_day(relation, date_column, partitioned=false) -%}
+    {{ return(adapter.dispatch('newest_day', 'chat_telemetry')(relation, date_column, partitioned)) }}
+{%- endmacro %}
+
+{% macro default__newest_day(relation, date_column, partitioned=false) -%}
+    select max({{ date_column }}) as day from {{ relation }}
+{%- endmacro %}
+
+{#-
+    Spark: a partitioned table's newest day comes from the metastore's list of partitions
+    (`show partitions`, no Spark job: ~0.2 s a model less at 1M rows). The partitions are the
+    days with rows: a dynamic overwrite writes no empty partition, and the day-partition hooks
+    drop those left empty.
+-#}
+{% macro spark__newest_day(relation, date_column, partitioned=false) -%}
+    {%- if not partitioned -%}
+        {{ return(default__newest_day(relation, date_column)) }}
+    {%- endif -%}
+    {%- set days = [] -%}
+    {%- for partition in run_query('show partitions ' ~ relation).columns[0].values() -%}
+        {%- set value = partition.split('=', 1)[1] -%}
+        {%- if partition.split('=', 1)[0] == date_column and value != '__HIVE_DEFAULT_PARTITION__' -%}
+            {%- do days.append(value) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return('select ' ~ (date_literal(days | max) if days else 'cast(null as date)') ~ ' as day') }}
+{%- endmacro %}
+
+{#-
+    A where-clause filter for the incremental rebuild, on created_at and request_date, and on
+    Spark also on the UTC day of created_at (landed_date_column: staging's created_date, the
+    landed table's partition column; none for a relation without it), so that Spark reads
+    only the partitions of the days rebuilt instead of every day's file. A row of local day
+    D has a UTC day of D - 1 or later in any time zone, so that bound loses no row.
+-#}
+{% macro incremental_filter(
+    timestamp_column='created_at', date_column='request_date', landed_date_column='created_date'
+) -%}
     {%- set start_date = incremental_start_date(date_column) -%}
     {%- if start_date is none -%}
         1 = 1
     {%- else -%}
         {{ timestamp_column }} >= {{ local_day_start(date_literal(start_date), telemetry_var('reporting_timezone')) }}
         and {{ date_column }} >= {{ date_literal(start_date) }}
+        {%- if landed_date_column %}
+        {{- landed_partition_filter(landed_date_column, start_date) }}
+        {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The extra partition-pruning predicate of incremental_filter: none on Postgres. -#}
+{% macro landed_partition_filter(landed_date_column, start_date) -%}
+    {{ return(adapter.dispatch('landed_partition_filter', 'chat_telemetry')(
+        landed_date_column, start_date
+    )) }}
+{%- endmacro %}
+
+{% macro default__landed_partition_filter(landed_date_column, start_date) -%}
+{%- endmacro %}
+
+{% macro spark__landed_partition_filter(landed_date_column, start_date) -%}
+    {{ ' ' }}and {{ landed_date_column }} >= {{ add_days(date_literal(start_date), -1) }}
 {%- endmacro %}

@@ -21,7 +21,7 @@
     {%- if not execute or load_relation(daily) is none -%}
         {{ return(boundary) }}
     {%- endif -%}
-    {%- do boundary.update({'new': lookback_start_date(daily)}) -%}
+    {%- do boundary.update({'new': lookback_start_date(daily, partitioned=true)}) -%}
     {%- if is_incremental() -%}
         {%- set recorded = run_query(
             'select max(settled_before_date) from ' ~ this

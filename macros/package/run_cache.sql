@@ -9,10 +9,27 @@
     not changed before then.
 -#}
 {% macro cached_for_this_run(key, compute, argument) -%}
-    {%- set caches = graph.setdefault('chat_telemetry', {}) -%}
-    {%- set cache = caches.setdefault(invocation_id, {}) -%}
+    {%- set cache = this_run_cache() -%}
     {%- if key not in cache -%}
         {%- do cache.update({key: compute(argument)}) -%}
     {%- endif -%}
     {{ return(cache[key]) }}
+{%- endmacro %}
+
+{#- The cache itself: a dict in dbt's graph for this invocation. -#}
+{% macro this_run_cache() -%}
+    {%- set caches = graph.setdefault('chat_telemetry', {}) -%}
+    {{ return(caches.setdefault(invocation_id, {})) }}
+{%- endmacro %}
+
+{#-
+    What a pre-hook found, for the post-hook of the same model in the same invocation
+    (recalled_from_this_run gives none when the pre-hook did not run).
+-#}
+{% macro remember_for_this_run(key, value) -%}
+    {%- do this_run_cache().update({key: value}) -%}
+{%- endmacro %}
+
+{% macro recalled_from_this_run(key) -%}
+    {{ return(this_run_cache().get(key)) }}
 {%- endmacro %}

@@ -1,8 +1,3 @@
-{#- The scratch table of the days an incremental run on Spark rebuilds. -#}
-{% macro days_to_rebuild_relation() -%}
-    {{ return(this.incorporate(path={'identifier': this.identifier ~ '__days_to_rebuild'})) }}
-{%- endmacro %}
-
 {#- Whether a table exists on Spark (dbt's relation cache does not see run_query's tables). -#}
 {% macro spark_table_exists(relation) -%}
     {%- set found = run_query(
@@ -25,10 +20,12 @@
 {%- endmacro %}
 
 {#-
-    Spark pre-hook: record the days (partitions of partition_column) the run rebuilds that the
-    table holds now, with the files that hold them; `filter`: the where-clause selecting them
-    (rebuilt_days_filter when none). The file paths come from Spark's `_metadata` column:
-    file metadata, no row is decoded.
+    Spark pre-hook: remember the days (partitions of partition_column) the run rebuilds that
+    the table holds now, with the files that hold them, for drop_days_not_rebuilt; `filter`:
+    the where-clause selecting them (rebuilt_days_filter when none). The file paths come
+    from Spark's `_metadata` column: file metadata, no row is decoded. Kept in the run's
+    cache, not a scratch table: a run that fails before the post-hook leaves the days it
+    listed to the next run, which lists them again from its start date.
 -#}
 {% macro list_days_to_rebuild(partition_column='request_date', filter=none) -%}
     {%- if not execute or not is_incremental() -%}
@@ -37,12 +34,15 @@
     {%- if filter is none -%}
         {%- set filter = rebuilt_days_filter() -%}
     {%- endif -%}
-    {%- set listed = days_to_rebuild_relation() -%}
-    {%- do run_query('drop table if exists ' ~ listed) -%}
-    {%- do run_query(
-        'create table ' ~ listed ~ ' using parquet as select distinct ' ~ partition_column
-        ~ ', _metadata.file_path as file_path from ' ~ this ~ ' where ' ~ filter
+    {%- set listed = run_query(
+        'select distinct cast(' ~ partition_column ~ ' as string) as day,'
+        ~ ' _metadata.file_path as file_path from ' ~ this ~ ' where ' ~ filter
     ) -%}
+    {%- set files = [] -%}
+    {%- for row in listed.rows -%}
+        {%- do files.append(row[0] ~ ' ' ~ row[1]) -%}
+    {%- endfor -%}
+    {%- do remember_for_this_run('days_to_rebuild ' ~ this, files) -%}
     {{ return('select 1') }}
 {%- endmacro %}
 
@@ -58,19 +58,33 @@
     {%- if not execute -%}
         {{ return('select 1') }}
     {%- endif -%}
-    {%- set listed = days_to_rebuild_relation() -%}
-    {%- if not spark_table_exists(listed) -%}
+    {%- set listed = recalled_from_this_run('days_to_rebuild ' ~ this) -%}
+    {%- if not listed -%}
         {{ return('select 1') }}
     {%- endif -%}
-    {%- set days = run_query(
-        'select distinct listed.' ~ partition_column ~ ' from ' ~ listed ~ ' as listed'
-        ~ ' inner join (select distinct ' ~ partition_column ~ ', _metadata.file_path as file_path'
-        ~ ' from ' ~ this ~ ' where ' ~ partition_column ~ ' in (select ' ~ partition_column
-        ~ ' from ' ~ listed ~ ')) as present'
-        ~ ' on listed.' ~ partition_column ~ ' = present.' ~ partition_column
-        ~ ' and listed.file_path = present.file_path'
-    ).columns[0].values() -%}
-    {%- do drop_day_partitions(this, days, partition_column) -%}
-    {%- do run_query('drop table if exists ' ~ listed) -%}
+    {%- set days = [] -%}
+    {%- for file in listed -%}
+        {%- set day = file.split(' ', 1)[0] -%}
+        {%- if day not in days -%}
+            {%- do days.append(day) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set day_literals = [] -%}
+    {%- for day in days -%}
+        {%- do day_literals.append(date_literal(day)) -%}
+    {%- endfor -%}
+    {%- set present = run_query(
+        'select distinct cast(' ~ partition_column ~ ' as string) as day,'
+        ~ ' _metadata.file_path as file_path from ' ~ this
+        ~ ' where ' ~ partition_column ~ ' in (' ~ day_literals | join(', ') ~ ')'
+    ) -%}
+    {%- set not_rebuilt = [] -%}
+    {%- for row in present.rows -%}
+        {%- if (row[0] ~ ' ' ~ row[1]) in listed and row[0] not in not_rebuilt -%}
+            {%- do not_rebuilt.append(row[0]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do drop_day_partitions(this, not_rebuilt, partition_column) -%}
+    {%- do remember_for_this_run('days_to_rebuild ' ~ this, none) -%}
     {{ return('select 1') }}
 {%- endmacro %}

@@ -3,7 +3,9 @@
 -- where a row arrived without the raw table's trigger). Rows stamped more than
 -- future_tolerance_hours after the run started come from a skewed clock and are left out of
 -- every mart (the test assert_no_telemetry_from_the_future warns about them). Each step's
--- service tier is the tier it was billed at (NULL: default; `fast` is priority).
+-- service tier is the tier it was billed at (NULL: default; `fast` is priority). created_date
+-- (the same UTC day, from staging) is what the incremental filter prunes by on Spark, where
+-- it is the landed table's partition column.
 with
 
 requests as (
@@ -19,6 +21,7 @@ dated as (
         created_at,
         {{ local_date('created_at', telemetry_var('reporting_timezone')) }} as request_date,
         {{ local_date('created_at', 'UTC') }} as pricing_date,
+        created_date,
         generated_sql,
         case
             when generated_sql is null then null

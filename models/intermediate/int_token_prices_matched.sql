@@ -5,7 +5,9 @@
 -- tiers): the cost models join it on equality, and the cost marts compare it with the prices
 -- they last applied to find the days a seed edit reprices. The prices are the seed
 -- token_prices, or the model or seed that the var price_table names (a project that installs
--- this package and keeps its own price table, with the seed's columns).
+-- this package and keeps its own price table, with the seed's columns). A view, a table on
+-- Spark, where every reader would otherwise compute it again (shared_view_materialization).
+{{ config(materialized=shared_view_materialization()) }}
 {%- set price_table = telemetry_var('price_table') %}
 
 with

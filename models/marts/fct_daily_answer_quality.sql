@@ -9,7 +9,7 @@ with
 
 requests as (
     select * from {{ ref('int_requests_sequenced') }}
-    where {{ incremental_filter() }}
+    where {{ incremental_filter(landed_date_column=none) }}
 ),
 
 labeled as (

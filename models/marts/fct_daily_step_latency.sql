@@ -10,34 +10,31 @@ successful_requests as (
         and {{ incremental_filter() }}
 ),
 
+steps as (
+    select 'nl_to_sql' as step
+    union all
+    select 'sql_execution' as step
+    union all
+    select 'response_generation' as step
+    union all
+    select 'ttfb' as step
+),
+
+-- One row per request and step that has a duration: the requests are read once (a union of
+-- one select per step read them four times, which on Spark is four scans).
 step_durations as (
     select
-        request_date,
-        'nl_to_sql' as step,
-        nl_to_sql_duration_ms as duration_ms
+        successful_requests.request_date,
+        steps.step,
+        case steps.step
+            when 'nl_to_sql' then successful_requests.nl_to_sql_duration_ms
+            when 'sql_execution' then successful_requests.sql_execution_duration_ms
+            when 'response_generation'
+                then successful_requests.response_generation_duration_ms
+            else successful_requests.ttfb_ms
+        end as duration_ms
     from successful_requests
-    where nl_to_sql_duration_ms is not null
-    union all
-    select
-        request_date,
-        'sql_execution' as step,
-        sql_execution_duration_ms as duration_ms
-    from successful_requests
-    where sql_execution_duration_ms is not null
-    union all
-    select
-        request_date,
-        'response_generation' as step,
-        response_generation_duration_ms as duration_ms
-    from successful_requests
-    where response_generation_duration_ms is not null
-    union all
-    select
-        request_date,
-        'ttfb' as step,
-        ttfb_ms as duration_ms
-    from successful_requests
-    where ttfb_ms is not null
+    cross join steps
 ),
 
 aggregated as (
@@ -51,6 +48,7 @@ aggregated as (
         cast({{ percentile_cont('duration_ms', 0.99) }} as {{ type_double() }}) as p99_ms,
         cast(max(duration_ms) as {{ type_double() }}) as max_ms
     from step_durations
+    where duration_ms is not null
     group by request_date, step
 )
 

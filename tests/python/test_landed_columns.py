@@ -133,9 +133,10 @@ def test_staging_reads_exactly_the_landed_columns(granted):
     items = staging_items()
     read = [source_column(item) for item in items]
     assert [column for column in read if column] == granted
-    # What staging adds is the text hashes, by macro, never the text.
+    # What staging adds is the text hashes, by macro, never the text, and the UTC day
+    # (created_date: Spark's landed partition column, computed on Postgres).
     added = [output_name(item) for item, column in zip(items, read, strict=True) if not column]
-    assert added == TEXT_HASHES
+    assert added == [*TEXT_HASHES, PARTITION_COLUMN]
 
 
 def test_int_requests_dated_keeps_every_staged_column(granted):

@@ -5,8 +5,8 @@
 -- (alert_input_start_date). Rates and latencies are doubles in the marts: they are rounded
 -- to 12 and 6 decimals (decimal_from_double) so that both engines report the same digits.
 -- Costs are the marts' costs as priced now (repriced on every build). A view, a table on
--- Spark (alert_metrics_materialization).
-{{ config(materialized=alert_metrics_materialization()) }}
+-- Spark (shared_view_materialization).
+{{ config(materialized=shared_view_materialization()) }}
 
 with
 

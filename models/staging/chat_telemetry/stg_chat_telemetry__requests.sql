@@ -4,6 +4,8 @@
 -- a question equals one of the previous answer's suggestions, so staging keeps an md5 hash
 -- of the normalised question and of each suggestion (lowercased, trimmed, whitespace runs
 -- as one space), never the text; on Spark those hashes were computed by Postgres and landed.
+-- created_date is the UTC day of created_at: on Spark the landed table's partition column,
+-- which the incremental models filter on so that Spark reads only the days they rebuild.
 with
 
 source as (
@@ -40,7 +42,8 @@ renamed as (
         sql_cache_write_tokens as sql_cache_write_input_tokens,
         response_cache_write_tokens as response_cache_write_input_tokens,
         {{ question_hash() }} as question_hash,
-        {{ follow_up_suggestion_hashes() }} as follow_up_suggestion_hashes
+        {{ follow_up_suggestion_hashes() }} as follow_up_suggestion_hashes,
+        {{ created_utc_date() }} as created_date
     from source
 )
 
