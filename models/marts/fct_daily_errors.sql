@@ -9,41 +9,53 @@ requests as (
     where {{ incremental_filter() }}
 ),
 
-requests_per_day as (
+-- One aggregation of the requests, errors and the rest alike: a CTE read twice is
+-- materialised by Postgres with every column of the requests, the text hashes included.
+counted as (
     select
         request_date,
-        count(*) as requests_on_day
+        is_error,
+        error_type,
+        coalesce(failed_step, 'unknown') as failed_step,
+        count(*) as requests
     from requests
-    group by request_date
+    group by request_date, is_error, error_type, coalesce(failed_step, 'unknown')
+),
+
+with_day_totals as (
+    select
+        request_date,
+        is_error,
+        error_type,
+        failed_step,
+        cast(requests as {{ dbt.type_bigint() }}) as errors,
+        cast(sum(requests) over (partition by request_date) as {{ dbt.type_bigint() }})
+            as requests_on_day
+    from counted
 ),
 
 errors_per_kind as (
     select
         request_date,
         error_type,
-        coalesce(failed_step, 'unknown') as failed_step,
-        count(*) as errors
-    from requests
+        failed_step,
+        errors,
+        requests_on_day
+    from with_day_totals
     where is_error
-    group by request_date, error_type, coalesce(failed_step, 'unknown')
 ),
 
-joined as (
+shared as (
     select
-        errors_per_kind.request_date,
-        errors_per_kind.error_type,
-        errors_per_kind.failed_step,
-        cast(errors_per_kind.errors as {{ dbt.type_bigint() }}) as errors,
-        cast(requests_per_day.requests_on_day as {{ dbt.type_bigint() }}) as requests_on_day,
-        {{ safe_divide('errors_per_kind.errors', 'requests_per_day.requests_on_day') }}
-            as error_rate,
-        {{ safe_divide(
-            'errors_per_kind.errors',
-            'sum(errors_per_kind.errors) over (partition by errors_per_kind.request_date)'
-        ) }} as share_of_errors
+        request_date,
+        error_type,
+        failed_step,
+        errors,
+        requests_on_day,
+        {{ safe_divide('errors', 'requests_on_day') }} as error_rate,
+        {{ safe_divide('errors', 'sum(errors) over (partition by request_date)') }}
+            as share_of_errors
     from errors_per_kind
-    inner join requests_per_day
-        on errors_per_kind.request_date = requests_per_day.request_date
 )
 
-select * from joined
+select * from shared
