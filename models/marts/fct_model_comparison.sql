@@ -1,7 +1,7 @@
 -- One row per (sql_model, response_model) pair over the window_days days ending on
 -- as_of_date. NULL models show as '(none)'; requests with neither model are left out.
 -- Latencies use successful requests only; avg_cost_usd uses requests whose every step has a
--- known cost, priced at read time from the retained token sums.
+-- known cost, priced at read time from the retained token sums (summed over users first).
 with
 
 requests as (
@@ -11,11 +11,63 @@ requests as (
         and (sql_model is not null or response_model is not null)
 ),
 
-token_usage as (
-    select * from {{ ref('int_token_usage_priced') }}
+token_sums as (
+    select * from {{ ref('int_token_usage_aggregated_daily') }}
     where
         request_date between {{ window_start_date() }} and {{ as_of_date() }}
         and (sql_model is not null or response_model is not null)
+),
+
+-- The window's token sums added up over users, then priced: a cost is linear in token sums
+-- that share a price (same pricing day, models, tiers and long-context split), so this is
+-- exactly the sum of the per-user costs, on a tenth of the rows (pricing every per-user
+-- row of 30 days was 2.9 s of this model's 4 s on Spark at 1M rows).
+pair_token_sums as (
+    select
+        request_date,
+        pricing_date,
+        sql_model,
+        response_model,
+        sql_service_tier,
+        response_service_tier,
+        has_sql_step,
+        has_sql_token_counts,
+        has_response_step,
+        has_response_token_counts,
+        is_sql_long_context,
+        is_response_long_context,
+        sql_long_context_threshold_tokens,
+        response_long_context_threshold_tokens,
+        {%- for column in [
+            'requests', 'sql_input_tokens', 'sql_cached_input_tokens',
+            'sql_cache_write_input_tokens', 'sql_output_tokens', 'response_input_tokens',
+            'response_cached_input_tokens', 'response_cache_write_input_tokens',
+            'response_output_tokens', 'errors', 'off_topic_requests'
+        ] %}
+            cast(sum({{ column }}) as {{ dbt.type_bigint() }}) as {{ column }},
+        {%- endfor %}
+        min(first_request_at) as first_request_at,
+        max(last_request_at) as last_request_at
+    from token_sums
+    group by
+        request_date,
+        pricing_date,
+        sql_model,
+        response_model,
+        sql_service_tier,
+        response_service_tier,
+        has_sql_step,
+        has_sql_token_counts,
+        has_response_step,
+        has_response_token_counts,
+        is_sql_long_context,
+        is_response_long_context,
+        sql_long_context_threshold_tokens,
+        response_long_context_threshold_tokens
+),
+
+priced_pair_usage as (
+    select * from ({{ priced_token_usage('pair_token_sums', []) }}) as priced_pair_token_sums
 ),
 
 labeled_requests as (
@@ -70,7 +122,7 @@ costs_per_pair as (
         coalesce(response_model, '(none)') as response_model,
         sum(case when not has_unknown_cost then known_cost_usd end) as priced_cost_usd,
         sum(case when not has_unknown_cost then requests else 0 end) as priced_requests
-    from token_usage
+    from priced_pair_usage
     group by coalesce(sql_model, '(none)'), coalesce(response_model, '(none)')
 ),
 
