@@ -43,13 +43,24 @@ aggregated as (
         step,
         cast(count(*) as {{ dbt.type_bigint() }}) as requests,
         cast(avg(duration_ms) as {{ type_double() }}) as avg_ms,
-        cast({{ percentile_cont('duration_ms', 0.5) }} as {{ type_double() }}) as p50_ms,
-        cast({{ percentile_cont('duration_ms', 0.95) }} as {{ type_double() }}) as p95_ms,
-        cast({{ percentile_cont('duration_ms', 0.99) }} as {{ type_double() }}) as p99_ms,
+        {{ percentiles_cont('duration_ms', [0.5, 0.95, 0.99]) }} as percentiles_ms,
         cast(max(duration_ms) as {{ type_double() }}) as max_ms
     from step_durations
     where duration_ms is not null
     group by request_date, step
+),
+
+unpacked as (
+    select
+        request_date,
+        step,
+        requests,
+        avg_ms,
+        cast({{ array_element('percentiles_ms', 0) }} as {{ type_double() }}) as p50_ms,
+        cast({{ array_element('percentiles_ms', 1) }} as {{ type_double() }}) as p95_ms,
+        cast({{ array_element('percentiles_ms', 2) }} as {{ type_double() }}) as p99_ms,
+        max_ms
+    from aggregated
 )
 
-select * from aggregated
+select * from unpacked

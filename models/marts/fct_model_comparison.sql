@@ -86,25 +86,15 @@ aggregated as (
     select
         sql_model_label as sql_model,
         response_model_label as response_model,
-        {{ window_start_date() }} as window_start_date,
-        {{ as_of_date() }} as window_end_date,
         cast(count(*) as {{ dbt.type_bigint() }}) as requests,
         {{ safe_divide('sum(case when is_error then 1 else 0 end)', 'count(*)') }} as error_rate,
         cast(avg(successful_nl_to_sql_ms) as {{ type_double() }}) as avg_nl_to_sql_ms,
-        cast({{ percentile_cont('successful_nl_to_sql_ms', 0.5) }} as {{ type_double() }})
-            as p50_nl_to_sql_ms,
-        cast({{ percentile_cont('successful_nl_to_sql_ms', 0.95) }} as {{ type_double() }})
-            as p95_nl_to_sql_ms,
+        {{ percentiles_cont('successful_nl_to_sql_ms', [0.5, 0.95]) }}
+            as nl_to_sql_percentiles_ms,
         cast(avg(successful_response_generation_ms) as {{ type_double() }})
             as avg_response_generation_ms,
-        cast(
-            {{ percentile_cont('successful_response_generation_ms', 0.5) }}
-            as {{ type_double() }}
-        ) as p50_response_generation_ms,
-        cast(
-            {{ percentile_cont('successful_response_generation_ms', 0.95) }}
-            as {{ type_double() }}
-        ) as p95_response_generation_ms,
+        {{ percentiles_cont('successful_response_generation_ms', [0.5, 0.95]) }}
+            as response_generation_percentiles_ms,
         cast(avg(successful_ttfb_ms) as {{ type_double() }}) as avg_ttfb_ms,
         cast({{ percentile_cont('successful_ttfb_ms', 0.95) }} as {{ type_double() }})
             as p95_ttfb_ms,
@@ -114,6 +104,35 @@ aggregated as (
         cast(avg(response_output_tokens) as {{ type_double() }}) as avg_response_output_tokens
     from labeled_requests
     group by sql_model_label, response_model_label
+),
+
+-- The percentiles of one column come from one aggregate (percentiles_cont: one sort or one
+-- value map per column, not one per percentile).
+unpacked as (
+    select
+        sql_model,
+        response_model,
+        {{ window_start_date() }} as window_start_date,
+        {{ as_of_date() }} as window_end_date,
+        requests,
+        error_rate,
+        avg_nl_to_sql_ms,
+        cast({{ array_element('nl_to_sql_percentiles_ms', 0) }} as {{ type_double() }})
+            as p50_nl_to_sql_ms,
+        cast({{ array_element('nl_to_sql_percentiles_ms', 1) }} as {{ type_double() }})
+            as p95_nl_to_sql_ms,
+        avg_response_generation_ms,
+        cast({{ array_element('response_generation_percentiles_ms', 0) }} as {{ type_double() }})
+            as p50_response_generation_ms,
+        cast({{ array_element('response_generation_percentiles_ms', 1) }} as {{ type_double() }})
+            as p95_response_generation_ms,
+        avg_ttfb_ms,
+        p95_ttfb_ms,
+        avg_sql_input_tokens,
+        avg_sql_output_tokens,
+        avg_response_input_tokens,
+        avg_response_output_tokens
+    from aggregated
 ),
 
 costs_per_pair as (
@@ -128,20 +147,20 @@ costs_per_pair as (
 
 joined as (
     select
-        aggregated.*,
-        {{ strip_model_snapshot('aggregated.sql_model') }} as sql_model_family,
-        {{ strip_model_snapshot('aggregated.response_model') }} as response_model_family,
+        unpacked.*,
+        {{ strip_model_snapshot('unpacked.sql_model') }} as sql_model_family,
+        {{ strip_model_snapshot('unpacked.response_model') }} as response_model_family,
         cast(
             costs_per_pair.priced_cost_usd / nullif(costs_per_pair.priced_requests, 0)
             as {{ type_usd() }}
         ) as avg_cost_usd,
         cast(coalesce(costs_per_pair.priced_requests, 0) as {{ dbt.type_bigint() }})
             as priced_requests
-    from aggregated
+    from unpacked
     left join costs_per_pair
         on
-            aggregated.sql_model = costs_per_pair.sql_model
-            and aggregated.response_model = costs_per_pair.response_model
+            unpacked.sql_model = costs_per_pair.sql_model
+            and unpacked.response_model = costs_per_pair.response_model
 )
 
 select * from joined
