@@ -22,20 +22,35 @@ token_usage as (
         and request_date >= {{ alert_window_start_date() }}
 ),
 
+model_steps as (
+    select 'sql' as step
+    union all
+    select 'response' as step
+),
+
+-- Both steps in one pass over the priced sums (a union of one select per step read them
+-- twice, which on Spark prices them twice).
 unpriced_steps as (
     select
-        request_date,
-        sql_step_model as model,
-        requests
+        token_usage.request_date,
+        token_usage.requests,
+        case
+            when model_steps.step = 'sql' then token_usage.sql_step_model
+            else token_usage.response_step_model
+        end as model
     from token_usage
-    where has_sql_step and sql_priced_as_model is null
-    union all
-    select
-        request_date,
-        response_step_model as model,
-        requests
-    from token_usage
-    where has_response_step and response_priced_as_model is null
+    cross join model_steps
+    where
+        (
+            model_steps.step = 'sql'
+            and token_usage.has_sql_step
+            and token_usage.sql_priced_as_model is null
+        )
+        or (
+            model_steps.step = 'response'
+            and token_usage.has_response_step
+            and token_usage.response_priced_as_model is null
+        )
 ),
 
 aggregated as (
