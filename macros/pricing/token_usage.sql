@@ -7,6 +7,21 @@
 -#}
 
 {#-
+    The columns that, besides the days and the grain, key a row of token sums: the model
+    pair, each step's tier, the step flags and the long-context split with its threshold.
+    Sums that agree on them share a price; fct_model_comparison adds the sums up over users
+    by them before pricing.
+-#}
+{% macro token_sum_key_columns() -%}
+    {{ return([
+        'sql_model', 'response_model', 'sql_service_tier', 'response_service_tier',
+        'has_sql_step', 'has_sql_token_counts', 'has_response_step', 'has_response_token_counts',
+        'is_sql_long_context', 'is_response_long_context',
+        'sql_long_context_threshold_tokens', 'response_long_context_threshold_tokens',
+    ]) }}
+{%- endmacro %}
+
+{#-
     Incremental token sums of `requests_relation` (int_requests_dated) from the run's start
     date, one row per request_date, pricing_date, grain_columns, model pair and billing mode;
     `extra_filter` narrows the requests further.
@@ -90,18 +105,9 @@ aggregated as (
         {%- for column in grain_columns %}
         {{ column }},
         {%- endfor %}
-        sql_model,
-        response_model,
-        sql_service_tier,
-        response_service_tier,
-        has_sql_step,
-        has_sql_token_counts,
-        has_response_step,
-        has_response_token_counts,
-        is_sql_long_context,
-        is_response_long_context,
-        sql_long_context_threshold_tokens,
-        response_long_context_threshold_tokens,
+        {%- for column in token_sum_key_columns() %}
+        {{ column }},
+        {%- endfor %}
         cast(count(*) as {{ dbt.type_bigint() }}) as requests,
         cast(sum(sql_input_tokens) as {{ dbt.type_bigint() }}) as sql_input_tokens,
         cast(
@@ -135,18 +141,7 @@ aggregated as (
         {%- for column in grain_columns %}
         {{ column }},
         {%- endfor %}
-        sql_model,
-        response_model,
-        sql_service_tier,
-        response_service_tier,
-        has_sql_step,
-        has_sql_token_counts,
-        has_response_step,
-        has_response_token_counts,
-        is_sql_long_context,
-        is_response_long_context,
-        sql_long_context_threshold_tokens,
-        response_long_context_threshold_tokens
+        {{ token_sum_key_columns() | join(',\n        ') }}
 )
 
 select * from aggregated

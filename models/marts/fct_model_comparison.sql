@@ -26,18 +26,9 @@ pair_token_sums as (
     select
         request_date,
         pricing_date,
-        sql_model,
-        response_model,
-        sql_service_tier,
-        response_service_tier,
-        has_sql_step,
-        has_sql_token_counts,
-        has_response_step,
-        has_response_token_counts,
-        is_sql_long_context,
-        is_response_long_context,
-        sql_long_context_threshold_tokens,
-        response_long_context_threshold_tokens,
+        {%- for column in token_sum_key_columns() %}
+            {{ column }},
+        {%- endfor %}
         {%- for column in [
             'requests', 'sql_input_tokens', 'sql_cached_input_tokens',
             'sql_cache_write_input_tokens', 'sql_output_tokens', 'response_input_tokens',
@@ -52,18 +43,7 @@ pair_token_sums as (
     group by
         request_date,
         pricing_date,
-        sql_model,
-        response_model,
-        sql_service_tier,
-        response_service_tier,
-        has_sql_step,
-        has_sql_token_counts,
-        has_response_step,
-        has_response_token_counts,
-        is_sql_long_context,
-        is_response_long_context,
-        sql_long_context_threshold_tokens,
-        response_long_context_threshold_tokens
+        {{ token_sum_key_columns() | join(',\n        ') }}
 ),
 
 priced_pair_usage as (
