@@ -20,12 +20,29 @@
 {%- endmacro %}
 
 {#-
+    The files of the current model's table per day (partition of partition_column) that
+    `filter` selects, as {ISO day: [file path, ...]}. The paths come from Spark's `_metadata`
+    column: file metadata, no row is decoded.
+-#}
+{% macro partition_files(partition_column, filter) -%}
+    {%- set found = run_query(
+        'select distinct cast(' ~ partition_column ~ ' as string) as day,'
+        ~ ' _metadata.file_path as file_path from ' ~ this ~ ' where ' ~ filter
+    ) -%}
+    {%- set files = {} -%}
+    {%- for row in found.rows -%}
+        {%- do files.setdefault(row[0], []).append(row[1]) -%}
+    {%- endfor -%}
+    {{ return(files) }}
+{%- endmacro %}
+
+{#-
     Spark pre-hook: remember the days (partitions of partition_column) the run rebuilds that
-    the table holds now, with the files that hold them, for drop_days_not_rebuilt; `filter`:
-    the where-clause selecting them (rebuilt_days_filter when none). The file paths come
-    from Spark's `_metadata` column: file metadata, no row is decoded. Kept in the run's
-    cache, not a scratch table: a run that fails before the post-hook leaves the days it
-    listed to the next run, which lists them again from its start date.
+    the table holds now, with the files that hold them (partition_files), for
+    drop_days_not_rebuilt; `filter`: the where-clause selecting them (rebuilt_days_filter
+    when none). Kept in the run's cache, not a scratch table: a run that fails before the
+    post-hook leaves the days it listed to the next run, which lists them again from its
+    start date.
 -#}
 {% macro list_days_to_rebuild(partition_column='request_date', filter=none) -%}
     {%- if not execute or not is_incremental() -%}
@@ -34,15 +51,9 @@
     {%- if filter is none -%}
         {%- set filter = rebuilt_days_filter() -%}
     {%- endif -%}
-    {%- set listed = run_query(
-        'select distinct cast(' ~ partition_column ~ ' as string) as day,'
-        ~ ' _metadata.file_path as file_path from ' ~ this ~ ' where ' ~ filter
+    {%- do remember_for_this_run(
+        'days_to_rebuild ' ~ this, partition_files(partition_column, filter)
     ) -%}
-    {%- set files = [] -%}
-    {%- for row in listed.rows -%}
-        {%- do files.append(row[0] ~ ' ' ~ row[1]) -%}
-    {%- endfor -%}
-    {%- do remember_for_this_run('days_to_rebuild ' ~ this, files) -%}
     {{ return('select 1') }}
 {%- endmacro %}
 
@@ -62,27 +73,18 @@
     {%- if not listed -%}
         {{ return('select 1') }}
     {%- endif -%}
-    {%- set days = [] -%}
-    {%- for file in listed -%}
-        {%- set day = file.split(' ', 1)[0] -%}
-        {%- if day not in days -%}
-            {%- do days.append(day) -%}
-        {%- endif -%}
-    {%- endfor -%}
     {%- set day_literals = [] -%}
-    {%- for day in days -%}
+    {%- for day in listed -%}
         {%- do day_literals.append(date_literal(day)) -%}
     {%- endfor -%}
-    {%- set present = run_query(
-        'select distinct cast(' ~ partition_column ~ ' as string) as day,'
-        ~ ' _metadata.file_path as file_path from ' ~ this
-        ~ ' where ' ~ partition_column ~ ' in (' ~ day_literals | join(', ') ~ ')'
+    {%- set present = partition_files(
+        partition_column, partition_column ~ ' in (' ~ day_literals | join(', ') ~ ')'
     ) -%}
     {%- set not_rebuilt = [] -%}
-    {%- for row in present.rows -%}
-        {%- if (row[0] ~ ' ' ~ row[1]) in listed and row[0] not in not_rebuilt -%}
-            {%- do not_rebuilt.append(row[0]) -%}
-        {%- endif -%}
+    {%- for day, paths in present.items() -%}
+        {%- for path in paths if path in listed[day] and day not in not_rebuilt -%}
+            {%- do not_rebuilt.append(day) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {%- do drop_day_partitions(this, not_rebuilt, partition_column) -%}
     {%- do remember_for_this_run('days_to_rebuild ' ~ this, none) -%}
