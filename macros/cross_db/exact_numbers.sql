@@ -32,6 +32,54 @@
 {%- endmacro %}
 
 {#-
+    Every row of from_relation (its group columns and value_column) with the exact median of
+    its group beside it, as exact_median computes it, and, when count_name is given, the
+    number of values in the group. A select statement (for a CTE) that needs no join back
+    to a per-group result: a join on a grouped CTE is estimated at one row by Postgres,
+    which then loops over the whole CTE once per group (int_alert_anomalies spent 0.47 s
+    of a no-new-rows run on 600 x 8,400 rows that way at 120 days of history).
+-#}
+{% macro exact_median_beside_rows(
+    from_relation, value_column, median_name, group_columns=['metric_date', 'rule', 'subject'],
+    count_name=none
+) -%}
+    {%- set groups = group_columns | join(', ') %}
+    select
+        {{ groups }},
+        {{ value_column }},
+        {%- if count_name %}
+        value_count as {{ count_name }},
+        {%- endif %}
+        cast(
+            (
+                min(middle_value) over (partition by {{ groups }})
+                + max(middle_value) over (partition by {{ groups }})
+            ) * 0.5 as {{ type_usd() }}
+        ) as {{ median_name }}
+    from (
+        select
+            {{ groups }},
+            {{ value_column }},
+            value_count,
+            -- the middle value of an odd count, the two middle values of an even one
+            case
+                when 2 * value_rank between value_count and value_count + 2
+                    then {{ value_column }}
+            end as middle_value
+        from (
+            select
+                {{ groups }},
+                {{ value_column }},
+                row_number()
+                    over (partition by {{ groups }} order by {{ value_column }})
+                    as value_rank,
+                count(*) over (partition by {{ groups }}) as value_count
+            from {{ from_relation }}
+        ) as ranked_values
+    ) as middle_values
+{%- endmacro %}
+
+{#-
     A double rounded to `places` decimals, as a money-typed decimal that both engines produce
     to the last digit. Casting a double to a decimal is not portable: Postgres keeps 15
     significant digits, Spark the shortest representation (up to 17). Scaling, adding one

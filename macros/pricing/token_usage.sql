@@ -9,7 +9,7 @@
 {#-
     The columns that, besides the days and the grain, key a row of token sums: the model
     pair, each step's tier, the step flags and the long-context split with its threshold.
-    Sums that agree on them share a price; fct_model_comparison adds the sums up over users
+    Sums that agree on them share a price; token_sums_over_users adds the sums up over users
     by them before pricing.
 -#}
 {% macro token_sum_key_columns() -%}
@@ -19,6 +19,37 @@
         'is_sql_long_context', 'is_response_long_context',
         'sql_long_context_threshold_tokens', 'response_long_context_threshold_tokens',
     ]) }}
+{%- endmacro %}
+
+{#-
+    The per-user token sums of `token_sums_relation` (rows of int_token_usage_aggregated_daily)
+    added up over users: one row per request_date, pricing_date and token_sum_key_columns. A
+    cost is linear in token sums that share a price, so pricing these rows gives exactly the
+    sum of the per-user costs, on a tenth to a fortieth of the rows (fct_model_comparison and
+    int_alert_unpriced_models read a 30-day window of them).
+-#}
+{% macro token_sums_over_users(token_sums_relation) -%}
+    select
+        request_date,
+        pricing_date,
+        {%- for column in token_sum_key_columns() %}
+        {{ column }},
+        {%- endfor %}
+        {%- for column in [
+            'requests', 'sql_input_tokens', 'sql_cached_input_tokens',
+            'sql_cache_write_input_tokens', 'sql_output_tokens', 'response_input_tokens',
+            'response_cached_input_tokens', 'response_cache_write_input_tokens',
+            'response_output_tokens', 'errors', 'off_topic_requests'
+        ] %}
+        cast(sum({{ column }}) as {{ dbt.type_bigint() }}) as {{ column }},
+        {%- endfor %}
+        min(first_request_at) as first_request_at,
+        max(last_request_at) as last_request_at
+    from {{ token_sums_relation }}
+    group by
+        request_date,
+        pricing_date,
+        {{ token_sum_key_columns() | join(',\n        ') }}
 {%- endmacro %}
 
 {#-

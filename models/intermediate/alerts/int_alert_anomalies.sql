@@ -48,29 +48,31 @@ paired_with_baseline_days as (
             <= {{ add_days('baseline_days.metric_date', baseline_day_count) }}
 ),
 
-computed_medians as (
-    {{ exact_median(
-        'paired_with_baseline_days', 'baseline_value', 'baseline_median', count_name='baseline_days'
+medians_beside_baseline_days as (
+    {{ exact_median_beside_rows(
+        'paired_with_baseline_days', 'baseline_value', 'baseline_median',
+        count_name='baseline_days'
     ) }}
 ),
 
 computed_deviations as (
     select
-        paired_with_baseline_days.metric_date,
-        paired_with_baseline_days.rule,
-        paired_with_baseline_days.subject,
-        abs(paired_with_baseline_days.baseline_value - computed_medians.baseline_median)
-            as absolute_deviation
-    from paired_with_baseline_days
-    inner join computed_medians
-        on
-            paired_with_baseline_days.metric_date = computed_medians.metric_date
-            and paired_with_baseline_days.rule = computed_medians.rule
-            and paired_with_baseline_days.subject = computed_medians.subject
+        metric_date,
+        rule,
+        subject,
+        baseline_days,
+        baseline_median,
+        abs(baseline_value - baseline_median) as absolute_deviation
+    from medians_beside_baseline_days
 ),
 
-computed_mads as (
-    {{ exact_median('computed_deviations', 'absolute_deviation', 'baseline_mad') }}
+-- baseline_days and baseline_median are constant within a day, rule and subject: grouping
+-- by them as well keeps them for the scoring without a join back to the medians
+computed_baselines as (
+    {{ exact_median(
+        'computed_deviations', 'absolute_deviation', 'baseline_mad',
+        group_columns=['metric_date', 'rule', 'subject', 'baseline_days', 'baseline_median']
+    ) }}
 ),
 
 scored as (
@@ -80,27 +82,22 @@ scored as (
         complete_days.subject,
         complete_days.observed,
         complete_days.events,
-        computed_medians.baseline_days,
-        computed_medians.baseline_median,
-        computed_mads.baseline_mad,
-        complete_days.observed - computed_medians.baseline_median as deviation,
-        cast(complete_days.observed - computed_medians.baseline_median as {{ type_double() }})
-        / nullif(cast(computed_medians.baseline_median as {{ type_double() }}), 0)
+        computed_baselines.baseline_days,
+        computed_baselines.baseline_median,
+        computed_baselines.baseline_mad,
+        complete_days.observed - computed_baselines.baseline_median as deviation,
+        cast(complete_days.observed - computed_baselines.baseline_median as {{ type_double() }})
+        / nullif(cast(computed_baselines.baseline_median as {{ type_double() }}), 0)
             as relative_change,
-        cast(complete_days.observed - computed_medians.baseline_median as {{ type_double() }})
-        / nullif(1.4826 * cast(computed_mads.baseline_mad as {{ type_double() }}), 0)
+        cast(complete_days.observed - computed_baselines.baseline_median as {{ type_double() }})
+        / nullif(1.4826 * cast(computed_baselines.baseline_mad as {{ type_double() }}), 0)
             as robust_z
     from complete_days
-    inner join computed_medians
+    inner join computed_baselines
         on
-            complete_days.metric_date = computed_medians.metric_date
-            and complete_days.rule = computed_medians.rule
-            and complete_days.subject = computed_medians.subject
-    inner join computed_mads
-        on
-            complete_days.metric_date = computed_mads.metric_date
-            and complete_days.rule = computed_mads.rule
-            and complete_days.subject = computed_mads.subject
+            complete_days.metric_date = computed_baselines.metric_date
+            and complete_days.rule = computed_baselines.rule
+            and complete_days.subject = computed_baselines.subject
 ),
 
 thresholded as (

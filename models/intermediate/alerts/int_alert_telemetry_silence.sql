@@ -17,16 +17,30 @@ retained_requests as (
     where request_date >= {{ add_days(alert_run_date(), - baseline_day_count) }}
 ),
 
-found_last_row as (
-    select max(created_at) as last_row_at
+-- One pass over the requests: the hours of day with a row, per day, and each one's last
+-- row (the two reads of the requests below share this aggregate; read twice, the requests
+-- were scanned twice on Spark).
+listed_hours as (
+    select
+        request_date,
+        {{ local_hour('created_at', telemetry_var('reporting_timezone')) }} as hour_of_day,
+        max(created_at) as last_row_at
     from retained_requests
+    group by
+        request_date,
+        {{ local_hour('created_at', telemetry_var('reporting_timezone')) }}
+),
+
+found_last_row as (
+    select max(last_row_at) as last_row_at
+    from listed_hours
 ),
 
 listed_baseline_hours as (
-    select distinct
+    select
         request_date,
-        {{ local_hour('created_at', telemetry_var('reporting_timezone')) }} as hour_of_day
-    from retained_requests
+        hour_of_day
+    from listed_hours
     where request_date < {{ alert_run_date() }}
 ),
 

@@ -1,11 +1,24 @@
 -- One row per complete day and model used with no price in force that day for the service
 -- tier that served it (rule unpriced_model, severity warn): its cost is unknown and left out
 -- of every total. Steps whose model has a price but whose token counts are missing are not
--- this rule's business (their model is priced). Read from the priced token sums, so a price
--- added to the seed clears the alert on every day at the next build.
+-- this rule's business (their model is priced). Read from the token sums, priced at build time,
+-- so a price added to the seed clears the alert on every day at the next build.
 with
 
--- Only the columns the rule needs: the priced view computes no cost it is not asked for.
+token_sums as (
+    select * from {{ ref('int_token_usage_aggregated_daily') }}
+    where
+        request_date < {{ alert_run_date() }}
+        and request_date >= {{ alert_window_start_date() }}
+),
+
+-- Added up over users before pricing: whether a step has a price does not depend on the
+-- user, and the window's per-user sums are ten to forty times as many rows.
+summed_over_users as (
+    {{ token_sums_over_users('token_sums') }}
+),
+
+-- Only the columns the rule needs: the pricing computes no cost it is not asked for.
 token_usage as (
     select
         request_date,
@@ -16,10 +29,7 @@ token_usage as (
         response_step_model,
         response_priced_as_model,
         requests
-    from {{ ref('int_token_usage_priced') }}
-    where
-        request_date < {{ alert_run_date() }}
-        and request_date >= {{ alert_window_start_date() }}
+    from ({{ priced_token_usage('summed_over_users', []) }}) as priced_token_sums
 ),
 
 model_steps as (
