@@ -98,17 +98,21 @@
             select pricing_date, model, service_tier from removed_prices
         )
 
+        -- a changed price no request day uses yet still gives one row (request_date NULL):
+        -- it says that the record must be rewritten
         select distinct used.request_date
-        from {{ used }} as used
-        inner join changed_prices
+        from changed_prices
+        left join {{ used }} as used
             on
-                used.pricing_date = changed_prices.pricing_date
-                and used.model = changed_prices.model
-                and used.service_tier = changed_prices.service_tier
+                changed_prices.pricing_date = used.pricing_date
+                and changed_prices.model = used.model
+                and changed_prices.service_tier = used.service_tier
         order by used.request_date
     {%- endset -%}
+    {%- set rows = run_query(query).columns[0].values() -%}
+    {%- do remember_for_this_run(applied_prices_current_key(), rows | length == 0) -%}
     {%- set days = [] -%}
-    {%- for day in run_query(query).columns[0].values() -%}
+    {%- for day in rows if day is not none -%}
         {%- do days.append(day | string) -%}
     {%- endfor -%}
     {{ return(days) }}
@@ -227,8 +231,24 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook of the cost marts: record the prices this build applied. -#}
+{#-
+    The run-cache key under which repriced_request_dates notes that the recorded prices equal
+    the prices matched now (no price added, changed or removed since the last complete run).
+-#}
+{% macro applied_prices_current_key() -%}
+    {{ return('applied prices current ' ~ this) }}
+{%- endmacro %}
+
+{#-
+    Post-hook of the cost marts: record the prices this build applied. Skipped (select 1)
+    when this run found the record equal to the prices matched now: rewriting the same rows
+    cost a Spark job per cost mart on every scheduled run. A full build, a missing record or
+    any difference rewrites it.
+-#}
 {% macro record_applied_prices() -%}
+    {%- if recalled_from_this_run(applied_prices_current_key()) -%}
+        {{ return('select 1') }}
+    {%- endif -%}
     {{ return(adapter.dispatch('record_applied_prices', 'chat_telemetry')()) }}
 {%- endmacro %}
 

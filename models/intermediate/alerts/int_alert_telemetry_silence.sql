@@ -61,7 +61,7 @@ selected_active_hours as (
 ),
 
 generated_hours_back as (
-    {{ dbt.generate_series(24 * baseline_day_count) }}
+    {{ number_series(24 * baseline_day_count) }}
 ),
 
 sliced_recent_hours as (

@@ -1,6 +1,7 @@
 -- One row per calendar day from 2020-01-01 to a year after today: the time spine MetricFlow
 -- joins metrics to (`time_spine:` in _semantic_layer.yml). Days, like request_date, are
--- calendar days in the reporting time zone.
+-- calendar days in the reporting time zone. A view (it reads no table).
+{{ config(materialized='view') }}
 with
 
 spine as (
