@@ -45,6 +45,22 @@ def rows_until_now(rng: random.Random, users: list[uuid.UUID], days: list[date],
     return [row for row in varied_rows(rng, users, days, per_day) if row["created_at"] <= latest]
 
 
+def rows_of_today_so_far(rng: random.Random, users: list[uuid.UUID], per_day: int):
+    """per_day rows on today (UTC), spread over the part of the day that has passed (up to a
+    minute ago), so that a scenario about today keeps its rows just after midnight too;
+    none in the first two minutes of the day."""
+    now = datetime.now(timezone.utc)
+    midnight = datetime.combine(now.date(), datetime.min.time(), tzinfo=timezone.utc)
+    elapsed = now - timedelta(minutes=1) - midnight
+    if elapsed < timedelta(minutes=1):
+        return []
+    share_of_day = elapsed / timedelta(days=1)
+    rows = varied_rows(rng, users, [now.date()], per_day)
+    for row in rows:
+        row["created_at"] = midnight + (row["created_at"] - midnight) * share_of_day
+    return rows
+
+
 def last_days(count: int, zone: str = "UTC") -> list[date]:
     today = today_in(zone)
     return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
@@ -424,9 +440,9 @@ def test_all_time_fingerprints_settle_day_by_day_and_survive_the_newest_day_vani
 
     # 3. Today, made by one user alone: the boundary reaches today - 2, so the day with the
     # one-day SQL (today - 3) is settled.
-    theirs = rows_until_now(rng, [gone], [today], per_day=15)
-    if not theirs:  # just after midnight: no row of today is in the past yet
-        pytest.skip("no second of today has passed yet")
+    theirs = rows_of_today_so_far(rng, [gone], per_day=15)
+    if not theirs:  # the first two minutes after midnight UTC
+        pytest.skip("no minute of today has passed yet")
     insert(fresh_db, theirs)
     build_models(fresh_db, "--vars", variables)
     assert settling_boundary(fresh_db) == today - timedelta(days=LOOKBACK_DAYS - 1)
