@@ -4,37 +4,30 @@
     percentile_cont(0.5), which works in double precision on Postgres and on Spark and
     rounds the last digit differently on each, so that both engines report the same median
     to the last decimal. A select statement (for a CTE) with the group columns, median_name
-    and, when count_name is given, the number of values.
+    and, when count_name is given, the number of values: one row per group of
+    exact_median_beside_rows, which computes it.
 -#}
 {% macro exact_median(
     from_relation, value_column, median_name, group_columns=['metric_date', 'rule', 'subject'],
     count_name=none
 ) -%}
-    {%- set groups = group_columns | join(', ') %}
-    select
-        {{ groups }},
+    select distinct
+        {{ group_columns | join(', ') }},
         {%- if count_name %}
-        max(value_count) as {{ count_name }},
+        {{ count_name }},
         {%- endif %}
-        cast((min({{ value_column }}) + max({{ value_column }})) * 0.5 as {{ type_usd() }})
-            as {{ median_name }}
+        {{ median_name }}
     from (
-        select
-            {{ groups }},
-            {{ value_column }},
-            row_number() over (partition by {{ groups }} order by {{ value_column }}) as value_rank,
-            count(*) over (partition by {{ groups }}) as value_count
-        from {{ from_relation }}
-    ) as ranked_values
-    -- the middle rank of an odd count, the two middle ranks of an even one
-    where 2 * value_rank between value_count and value_count + 2
-    group by {{ groups }}
+        {{ exact_median_beside_rows(
+            from_relation, value_column, median_name, group_columns, count_name
+        ) }}
+    ) as medians_beside_rows
 {%- endmacro %}
 
 {#-
     Every row of from_relation (its group columns and value_column) with the exact median of
-    its group beside it, as exact_median computes it, and, when count_name is given, the
-    number of values in the group. A select statement (for a CTE) that needs no join back
+    its group beside it and, when count_name is given, the number of values in the group
+    (exact_median keeps one row per group of it). A select statement (for a CTE) that needs no join back
     to a per-group result: a join on a grouped CTE is estimated at one row by Postgres,
     which then loops over the whole CTE once per group (int_alert_anomalies spent 0.47 s
     of a no-new-rows run on 600 x 8,400 rows that way at 120 days of history).
