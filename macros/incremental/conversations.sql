@@ -46,7 +46,8 @@
         'on_schema_change': 'append_new_columns',
         'meta': {'chat_telemetry_reprice': true},
         'pre_hook': [
-            '{{ list_days_to_rebuild("first_request_date", conversation_partitions_filter()) }}'
+            '{{ finish_interrupted_erasure("first_request_date") }}',
+            '{{ list_days_to_rebuild("first_request_date", conversation_partitions_filter()) }}',
         ],
         'post_hook': [
             '{{ drop_days_not_rebuilt("first_request_date") }}',

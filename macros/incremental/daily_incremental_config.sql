@@ -66,13 +66,16 @@
     every day the run rebuilt, plus two hooks for the days it did not: the pre-hook lists the
     days from the start date on that the table holds, the post-hook drops those of them that
     have no row any more (a day made by an erased user alone). Nothing is dropped before the
-    new rows are written, so a run that fails midway loses no day.
+    new rows are written, so a run that fails midway loses no day. Models that forget erased
+    users first finish an erasure a failed run left midway (finish_interrupted_erasure).
 -#}
 {% macro spark__daily_incremental_config(
     indexed, forget_erased_users, log_forgotten_days, extra_indexes=[]
 ) -%}
+    {%- set pre_hooks = ['{{ list_days_to_rebuild() }}'] -%}
     {%- set post_hooks = ['{{ drop_days_not_rebuilt() }}'] -%}
     {%- if forget_erased_users -%}
+        {%- do pre_hooks.insert(0, '{{ finish_interrupted_erasure() }}') -%}
         {%- do post_hooks.append(
             '{{ forget_erased_users(log_forgotten_days=' ~ log_forgotten_days ~ ') }}'
         ) -%}
@@ -83,7 +86,7 @@
         'partition_by': ['request_date'],
         'file_format': 'parquet',
         'on_schema_change': 'append_new_columns',
-        'pre_hook': ['{{ list_days_to_rebuild() }}'],
+        'pre_hook': pre_hooks,
         'post_hook': post_hooks,
     }) }}
 {%- endmacro %}

@@ -80,22 +80,16 @@
     without that user's rows by a dynamic partition overwrite from a scratch table of the
     rows kept, and a day left with no row is dropped. Nothing is rewritten on the usual run,
     where nobody left. The scratch table is dropped last: one left by a run that failed
-    midway still holds the kept rows of its days, and the next run finishes that rewrite
-    before anything else.
+    midway still holds the kept rows of its days, and the next run finishes that rewrite in
+    a pre-hook (finish_interrupted_erasure), before the model writes its days.
 -#}
 {% macro spark__forget_erased_users(log_forgotten_days, partition_column='request_date') -%}
     {%- set users = ref('stg_auth__users') -%}
     {%- if not execute -%}
         {{ return('select 1') }}
     {%- endif -%}
-    {%- set scratch = this.incorporate(path={'identifier': this.identifier ~ '__erasure'}) -%}
+    {%- set scratch = erasure_scratch_relation() -%}
     {%- do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') -%}
-    {%- if spark_table_exists(scratch) -%}
-        {%- do run_query(
-            'insert overwrite table ' ~ this ~ ' partition (' ~ partition_column ~ ') select * from ' ~ scratch
-        ) -%}
-        {%- do run_query('drop table ' ~ scratch) -%}
-    {%- endif -%}
     {%- set days = run_query(
         'select distinct kept.' ~ partition_column ~ ' from ' ~ this ~ ' as kept left anti join '
         ~ users ~ ' as users on kept.user_id = users.user_id'
@@ -133,5 +127,47 @@
     ).columns[0].values() -%}
     {%- do drop_day_partitions(this, emptied, partition_column) -%}
     {%- do run_query('drop table ' ~ scratch) -%}
+    {{ return('select 1') }}
+{%- endmacro %}
+
+{#- Spark: the scratch table of kept rows that forget_erased_users rewrites days from. -#}
+{% macro erasure_scratch_relation() -%}
+    {{ return(this.incorporate(path={'identifier': this.identifier ~ '__erasure'})) }}
+{%- endmacro %}
+
+{#-
+    Pre-hook of the models with forget_erased_users: finish the rewrite of a run whose
+    erasure failed midway, from the scratch table it left (the kept rows of its days), then
+    drop the scratch table. A pre-hook, not a post-hook: the scratch rows are as old as that
+    run, so restoring them after this run wrote its days would bring an old version of the
+    days both runs rebuild back (rows that came late since, or prices changed since, which
+    the applied-prices record would then hide). Nothing to do on Postgres, where the delete
+    is one transaction.
+-#}
+{% macro finish_interrupted_erasure(partition_column='request_date') -%}
+    {{ return(adapter.dispatch('finish_interrupted_erasure', 'chat_telemetry')(
+        partition_column
+    )) }}
+{%- endmacro %}
+
+{% macro default__finish_interrupted_erasure(partition_column='request_date') -%}
+    select 1
+{%- endmacro %}
+
+{% macro spark__finish_interrupted_erasure(partition_column='request_date') -%}
+    {%- if not execute -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set scratch = erasure_scratch_relation() -%}
+    {%- if spark_table_exists(scratch) -%}
+        {%- if spark_table_exists(this) -%}
+            {%- do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') -%}
+            {%- do run_query(
+                'insert overwrite table ' ~ this ~ ' partition (' ~ partition_column
+                ~ ') select * from ' ~ scratch
+            ) -%}
+        {%- endif -%}
+        {%- do run_query('drop table ' ~ scratch) -%}
+    {%- endif -%}
     {{ return('select 1') }}
 {%- endmacro %}

@@ -284,8 +284,19 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     skewed = varied_rows(rng, users[1:], [today_in(zone) + timedelta(days=3)], per_day=1)
     insert(parity_db, skewed)
     erase_user(parity_db, erased)
+    # A run whose erasure failed midway left its scratch table of kept rows: today's rows of
+    # fct_daily_user_usage as they were before the late rows. The next run finishes that
+    # rewrite before it rebuilds today, so the old version of today cannot come back.
+    scratch = f"{MARTS_SCHEMA}.fct_daily_user_usage__erasure"
+    spark.sql(
+        f"create table {scratch} using parquet as select * from "
+        f"{MARTS_SCHEMA}.fct_daily_user_usage where request_date = date '{days[-1]}'"
+    )
+    assert spark.table(scratch).count() > 0
     build_postgres(parity_db, project, "--vars", variables)
     land_and_build(spark, parity_db, project, "--vars", variables)
+    leftover = spark.sql(f"show tables in {MARTS_SCHEMA} like 'fct_daily_user_usage__erasure'")
+    assert not leftover.collect(), "the scratch table of the interrupted erasure is still there"
     assert landed_rows_of(spark, erased) == 0
     assert_engines_agree(spark, parity_db)
     # The day made by the erased user alone is gone from every daily mart, not left stale.
