@@ -89,7 +89,6 @@
         {{ return('select 1') }}
     {%- endif -%}
     {%- set scratch = erasure_scratch_relation() -%}
-    {%- do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') -%}
     {%- set days = run_query(
         'select distinct kept.' ~ partition_column ~ ' from ' ~ this ~ ' as kept left anti join '
         ~ users ~ ' as users on kept.user_id = users.user_id'
@@ -97,6 +96,7 @@
     {%- if days | length == 0 -%}
         {{ return('select 1') }}
     {%- endif -%}
+    {%- do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') -%}
     {%- set day_list = [] -%}
     {%- for day in days -%}
         {%- do day_list.append("'" ~ day ~ "'") -%}
