@@ -33,36 +33,28 @@
     empty): lookback_days back from its newest day, and never later than lookback_days back
     from today, so a run always rebuilds the last lookback_days days and a schedule that
     paused for a week catches up on every missed day. Also where int_sql_fingerprints_settled
-    puts its boundary: the days before it are never rebuilt again. When the newest day is
-    known without a query (newest_listed_day: Spark's partition list), the arithmetic is
-    done here against the run's today (run_today: one query per run, not one per model; on
-    Spark any query costs ~0.2 s, and 12 models asked).
+    puts its boundary: the days before it are never rebuilt again. The newest day comes from
+    Spark's partition list when it is known there (newest_listed_day), else from a max()
+    query (newest_day); the arithmetic is done here against the run's today (run_today: one
+    query per run, not one per model; on Spark any query costs ~0.2 s, and 12 models asked).
 -#}
 {% macro lookback_start_date(relation, date_column='request_date', partitioned=false) -%}
-    {%- set days_back = 1 - (telemetry_var('lookback_days') | int) -%}
     {%- set listed = newest_listed_day(relation, date_column, partitioned) -%}
     {%- if listed['known'] -%}
-        {%- if listed['day'] is none -%}
-            {{ return(none) }}
-        {%- endif -%}
-        {%- set today = run_today() -%}
-        {%- set base = listed['day'] if listed['day'] < today else today -%}
-        {{ return((
-            modules.datetime.date.fromisoformat(base) + modules.datetime.timedelta(days=days_back)
-        ).isoformat()) }}
+        {%- set newest = listed['day'] -%}
+    {%- else -%}
+        {%- set newest = run_query(newest_day(relation, date_column)).columns[0].values()[0] -%}
     {%- endif -%}
-    {%- set today = local_date(run_started_at_utc(), telemetry_var('reporting_timezone')) -%}
-    {%- set query -%}
-        select
-            case
-                when max(day) is null then null
-                when max(day) < {{ today }} then {{ add_days('max(day)', days_back) }}
-                else {{ add_days(today, days_back) }}
-            end as start_date
-        from ({{ newest_day(relation, date_column) }}) as days
-    {%- endset -%}
-    {%- set start_date = run_query(query).columns[0].values()[0] -%}
-    {{ return(none if start_date is none else start_date | string) }}
+    {%- if newest is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set newest = newest | string -%}
+    {%- set today = run_today() -%}
+    {%- set base = newest if newest < today else today -%}
+    {%- set days_back = 1 - (telemetry_var('lookback_days') | int) -%}
+    {{ return((
+        modules.datetime.date.fromisoformat(base) + modules.datetime.timedelta(days=days_back)
+    ).isoformat()) }}
 {%- endmacro %}
 
 {#-

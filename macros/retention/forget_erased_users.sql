@@ -96,7 +96,6 @@
     {%- if days | length == 0 -%}
         {{ return('select 1') }}
     {%- endif -%}
-    {%- do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') -%}
     {%- set day_list = [] -%}
     {%- for day in days -%}
         {%- do day_list.append("'" ~ day ~ "'") -%}
@@ -117,9 +116,7 @@
         ~ ' as kept left semi join ' ~ users ~ ' as users on kept.user_id = users.user_id'
         ~ ' where kept.' ~ partition_column ~ ' in (' ~ day_list | join(', ') ~ ')'
     ) -%}
-    {%- do run_query(
-        'insert overwrite table ' ~ this ~ ' partition (' ~ partition_column ~ ') select * from ' ~ scratch
-    ) -%}
+    {%- do overwrite_days_from_erasure_scratch(partition_column) -%}
     {%- set emptied = run_query(
         'select request_date from (select explode(array(' ~ day_list | join(', ')
         ~ ')) as request_date) where cast(request_date as date) not in'
@@ -133,6 +130,19 @@
 {#- Spark: the scratch table of kept rows that forget_erased_users rewrites days from. -#}
 {% macro erasure_scratch_relation() -%}
     {{ return(this.incorporate(path={'identifier': this.identifier ~ '__erasure'})) }}
+{%- endmacro %}
+
+{#-
+    Spark: replace the days (partitions of partition_column) the erasure scratch table holds
+    with its rows, by a dynamic partition overwrite; forget_erased_users' rewrite and
+    finish_interrupted_erasure's restore are this one statement.
+-#}
+{% macro overwrite_days_from_erasure_scratch(partition_column) -%}
+    {%- do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') -%}
+    {%- do run_query(
+        'insert overwrite table ' ~ this ~ ' partition (' ~ partition_column ~ ') select * from '
+        ~ erasure_scratch_relation()
+    ) -%}
 {%- endmacro %}
 
 {#-
@@ -161,11 +171,7 @@
     {%- set scratch = erasure_scratch_relation() -%}
     {%- if spark_table_exists(scratch) -%}
         {%- if spark_table_exists(this) -%}
-            {%- do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') -%}
-            {%- do run_query(
-                'insert overwrite table ' ~ this ~ ' partition (' ~ partition_column
-                ~ ') select * from ' ~ scratch
-            ) -%}
+            {%- do overwrite_days_from_erasure_scratch(partition_column) -%}
         {%- endif -%}
         {%- do run_query('drop table ' ~ scratch) -%}
     {%- endif -%}
