@@ -59,63 +59,116 @@
 {#-
     The request days whose applied prices differ from the prices matched now, as ISO date
     strings, or none when the record is missing (a first run after an upgrade: every day is
-    repriced). Only for models configured with reprice=true.
+    repriced). Only for models configured with reprice=true. Every selected cost mart is
+    compared in one query a run (repriced_days_of_cost_marts): on Spark a query costs a
+    fixed few hundred milliseconds, and the three marts asked the same question of the same
+    matched prices. The answer stays true until the mart runs: its record is written only by
+    its own post-hook, and the matched prices are built before every cost mart.
 -#}
 {% macro repriced_request_dates() -%}
-    {%- set matched = ref('int_token_prices_matched') -%}
-    {%- set used = ref('int_model_tiers_used_daily') -%}
     {%- set recorded = applied_prices_relation() -%}
-    {%- if not table_exists(recorded) -%}
+    {%- set found = cached_for_this_run(
+        'repriced days of cost marts', repriced_days_of_cost_marts, none
+    ) -%}
+    {%- if recorded.identifier not in found -%}
+        {#- not a selected cost mart of this package (a direct call): asked on its own -#}
+        {%- set found = repriced_days_by_record([recorded]) -%}
+    {%- endif -%}
+    {%- set mine = found[recorded.identifier] -%}
+    {%- if mine is none -%}
         {{ return(none) }}
+    {%- endif -%}
+    {%- do remember_for_this_run(applied_prices_current_key(), mine['current']) -%}
+    {{ return(mine['days']) }}
+{%- endmacro %}
+
+{#-
+    repriced_days_by_record for the records of every cost mart (meta chat_telemetry_reprice)
+    this invocation selected.
+-#}
+{% macro repriced_days_of_cost_marts(unused) -%}
+    {%- set matched = ref('int_token_prices_matched') -%}
+    {%- set records = [] -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.package_name == 'chat_telemetry' and node.resource_type == 'model'
+            and node.unique_id in selected_resources
+            and (node.config.get('meta') or {}).get('chat_telemetry_reprice') -%}
+            {%- do records.append(matched.incorporate(
+                path={'identifier': node.alias ~ '__applied_prices'}, type='table'
+            )) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(repriced_days_by_record(records)) }}
+{%- endmacro %}
+
+{#-
+    For each record of applied prices (relations), keyed by its identifier: none when the
+    table is missing, else {'days': the request days using a (pricing day, model, tier) whose
+    price differs from the prices matched now, sorted ISO date strings; 'current': whether no
+    price differs at all}. One query for all of them.
+-#}
+{% macro repriced_days_by_record(records) -%}
+    {%- set found = {} -%}
+    {%- set present = [] -%}
+    {%- for recorded in records -%}
+        {%- if table_exists(recorded) -%}
+            {%- do present.append(recorded) -%}
+            {%- do found.update({recorded.identifier: {'days': [], 'current': true}}) -%}
+        {%- else -%}
+            {%- do found.update({recorded.identifier: none}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if not present -%}
+        {{ return(found) }}
     {%- endif -%}
     {%- set columns = applied_price_columns() | join(', ') -%}
     {%- set query -%}
         with
 
         current_prices as (
-            select {{ columns }} from {{ matched }}
-        ),
-
-        recorded_prices as (
-            select {{ columns }} from {{ recorded }}
-        ),
-
-        added_prices as (
-            select * from current_prices
-            except
-            select * from recorded_prices
-        ),
-
-        removed_prices as (
-            select * from recorded_prices
-            except
-            select * from current_prices
+            select {{ columns }} from {{ ref('int_token_prices_matched') }}
         ),
 
         changed_prices as (
-            select pricing_date, model, service_tier from added_prices
-            union
-            select pricing_date, model, service_tier from removed_prices
+        {%- for recorded in present %}
+            {%- if not loop.first %}
+            union all
+            {%- endif %}
+            select '{{ recorded.identifier }}' as record_name, pricing_date, model, service_tier
+            from (
+                select * from current_prices
+                except
+                select {{ columns }} from {{ recorded }}
+            ) as added_prices
+            union all
+            select '{{ recorded.identifier }}' as record_name, pricing_date, model, service_tier
+            from (
+                select {{ columns }} from {{ recorded }}
+                except
+                select * from current_prices
+            ) as removed_prices
+        {%- endfor %}
         )
 
         -- a changed price no request day uses yet still gives one row (request_date NULL):
         -- it says that the record must be rewritten
-        select distinct used.request_date
+        select distinct changed_prices.record_name, used.request_date
         from changed_prices
-        left join {{ used }} as used
+        left join {{ ref('int_model_tiers_used_daily') }} as used
             on
                 changed_prices.pricing_date = used.pricing_date
                 and changed_prices.model = used.model
                 and changed_prices.service_tier = used.service_tier
-        order by used.request_date
+        order by changed_prices.record_name, used.request_date
     {%- endset -%}
-    {%- set rows = run_query(query).columns[0].values() -%}
-    {%- do remember_for_this_run(applied_prices_current_key(), rows | length == 0) -%}
-    {%- set days = [] -%}
-    {%- for day in rows if day is not none -%}
-        {%- do days.append(day | string) -%}
+    {%- for row in run_query(query).rows -%}
+        {%- set answer = found[row[0]] -%}
+        {%- do answer.update({'current': false}) -%}
+        {%- if row[1] is not none -%}
+            {%- do answer['days'].append(row[1] | string) -%}
+        {%- endif -%}
     {%- endfor -%}
-    {{ return(days) }}
+    {{ return(found) }}
 {%- endmacro %}
 
 {#- The request days logged as having forgotten a user, as ISO date strings. -#}
