@@ -79,24 +79,13 @@
     or first_request_date for fct_conversations) that hold a forgotten user are rewritten
     without that user's rows by a dynamic partition overwrite from a scratch table of the
     rows kept, and a day left with no row is dropped. Nothing is rewritten on the usual run,
-    where nobody left, and nothing is read per table either: one query a run
-    (erased_users_in_forget_tables) asks whether any table that forgets users holds someone
-    missing from auth.users, and only when one does (or when this table was built in full
-    this run) does each table look for its days. The scratch table is dropped last: one left
-    by a run that failed midway still holds the kept rows of its days, and the next run
-    finishes that rewrite in a pre-hook (finish_interrupted_erasure), before the model writes
-    its days.
+    where nobody left. The scratch table is dropped last: one left by a run that failed
+    midway still holds the kept rows of its days, and the next run finishes that rewrite in
+    a pre-hook (finish_interrupted_erasure), before the model writes its days.
 -#}
 {% macro spark__forget_erased_users(log_forgotten_days, partition_column='request_date') -%}
     {%- set users = ref('stg_auth__users') -%}
     {%- if not execute -%}
-        {{ return('select 1') }}
-    {%- endif -%}
-    {%- set check = cached_for_this_run(
-        'erased users in forget tables', erased_users_in_forget_tables, none
-    ) -%}
-    {%- if not check['anyone_erased'] and not should_full_refresh()
-        and relation_key(this) in check['checked'] -%}
         {{ return('select 1') }}
     {%- endif -%}
     {%- set scratch = erasure_scratch_relation() -%}
@@ -136,52 +125,6 @@
     {%- do drop_day_partitions(this, emptied, partition_column) -%}
     {%- do run_query('drop table ' ~ scratch) -%}
     {{ return('select 1') }}
-{%- endmacro %}
-
-{#-
-    Spark: whether any table of this package that forgets erased users (meta
-    chat_telemetry_forgets_erased_users) and that this invocation selected holds a user
-    missing from auth.users, in one query, as {'anyone_erased': bool, 'checked': the
-    relation_key of each table read}. Asked once a run, by the first of those tables' hooks
-    (after its own write): the others are read as they were before their own write this run,
-    which on an incremental run only brings in rows from tables already checked or from the
-    raw rows of the rebuilt days; a table built in full this run looks for itself. Six
-    anti-joins, each over a whole table, cost ~2.2 s a run at 1M rows; this one ~1 s.
--#}
-{% macro erased_users_in_forget_tables(unused) -%}
-    {%- set tables = [] -%}
-    {%- for node in graph.nodes.values() -%}
-        {%- if node.package_name == 'chat_telemetry' and node.resource_type == 'model'
-            and node.unique_id in selected_resources
-            and (node.config.get('meta') or {}).get('chat_telemetry_forgets_erased_users') -%}
-            {%- set relation = adapter.get_relation(
-                database=node.database, schema=node.schema, identifier=node.alias
-            ) -%}
-            {%- if relation is not none -%}
-                {%- do tables.append(relation) -%}
-            {%- endif -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- if not tables -%}
-        {{ return({'anyone_erased': false, 'checked': []}) }}
-    {%- endif -%}
-    {%- set selects = [] -%}
-    {%- set checked = [] -%}
-    {%- for relation in tables -%}
-        {%- do selects.append('select user_id from ' ~ relation) -%}
-        {%- do checked.append(relation_key(relation)) -%}
-    {%- endfor -%}
-    {%- set found = run_query(
-        'select kept.user_id from (' ~ selects | join(' union all ') ~ ') as kept'
-        ~ ' left anti join ' ~ ref('stg_auth__users') ~ ' as users'
-        ~ ' on kept.user_id = users.user_id limit 1'
-    ) -%}
-    {{ return({'anyone_erased': found.rows | length > 0, 'checked': checked}) }}
-{%- endmacro %}
-
-{#- A relation's schema and name, lowercase: how the erasure check names the tables it read. -#}
-{% macro relation_key(relation) -%}
-    {{ return((relation.schema ~ '.' ~ relation.identifier) | lower) }}
 {%- endmacro %}
 
 {#- Spark: the scratch table of kept rows that forget_erased_users rewrites days from. -#}

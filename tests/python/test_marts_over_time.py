@@ -188,14 +188,26 @@ def test_a_seed_edit_reprices_only_the_days_that_used_the_edited_price(fresh_db,
     }
     # A run that dies after loading the seed (as if killed before the cost marts)...
     run_dbt(fresh_db, "seed", "--vars", variables, project_dir=project)
-    # ...is finished by the next plain run.
+    # ...and one that got as far as the first cost mart (only it and its parents selected:
+    # the marts' records of applied prices now differ, one query compares them all)...
+    first = run_dbt(
+        fresh_db, "run", "-s", "+fct_daily_token_cost", "--vars", variables, project_dir=project
+    )
+    first_start, first_extra = days_rebuilt_before_start(first.stdout, "fct_daily_token_cost")
+    assert first_extra == sorted(day for day in touched if day < first_start)
+    # ...are finished by the next plain run: the user mart reprices the touched days, the
+    # token cost mart, already repriced, only its lookback.
     repriced = run_dbt(fresh_db, "build", "--vars", variables, project_dir=project)
-    for mart in COST_MARTS:
-        start, extra = days_rebuilt_before_start(repriced.stdout, mart)
-        assert start is not None, f"{mart} rebuilt no day before the lookback"
-        assert len(extra) >= 5, f"{mart}: the price cut should reach days before the lookback"
-        assert extra == sorted(day for day in touched if day < start), mart
-        assert all(day >= cut - timedelta(days=1) for day in extra), mart
+    assert days_rebuilt_before_start(repriced.stdout, "fct_daily_token_cost") == (None, [])
+    start, extra = days_rebuilt_before_start(repriced.stdout, "fct_daily_user_usage")
+    assert start is not None, "fct_daily_user_usage rebuilt no day before the lookback"
+    for mart, mart_start, mart_extra in (
+        ("fct_daily_token_cost", first_start, first_extra),
+        ("fct_daily_user_usage", start, extra),
+    ):
+        assert len(mart_extra) >= 5, f"{mart}: the price cut should reach days before the lookback"
+        assert mart_extra == sorted(day for day in touched if day < mart_start), mart
+        assert all(day >= cut - timedelta(days=1) for day in mart_extra), mart
     assert_marts_match(fresh_db, Reference(rows, zone, as_of, prices_csv=seed))
 
     again = run_dbt(fresh_db, "build", "--vars", variables, project_dir=project)
