@@ -26,10 +26,14 @@
     ]) }}
 {%- endmacro %}
 
-{#- Where the current model's applied prices are recorded: the internal schema. -#}
-{% macro applied_prices_relation() -%}
+{#-
+    Where a cost mart's applied prices are recorded, in the internal schema: the current
+    model's, or those of the mart named `mart_identifier`.
+-#}
+{% macro applied_prices_relation(mart_identifier=none) -%}
     {%- set matched = ref('int_token_prices_matched') -%}
-    {{ return(matched.incorporate(path={'identifier': this.identifier ~ '__applied_prices'}, type='table')) }}
+    {%- set mart_identifier = this.identifier if mart_identifier is none else mart_identifier -%}
+    {{ return(matched.incorporate(path={'identifier': mart_identifier ~ '__applied_prices'}, type='table')) }}
 {%- endmacro %}
 
 {#- The log of the request days on which the token sums forgot a user. -#}
@@ -87,15 +91,12 @@
     this invocation selected.
 -#}
 {% macro repriced_days_of_cost_marts(unused) -%}
-    {%- set matched = ref('int_token_prices_matched') -%}
     {%- set records = [] -%}
     {%- for node in graph.nodes.values() -%}
         {%- if node.package_name == 'chat_telemetry' and node.resource_type == 'model'
             and node.unique_id in selected_resources
             and (node.config.get('meta') or {}).get('chat_telemetry_reprice') -%}
-            {%- do records.append(matched.incorporate(
-                path={'identifier': node.alias ~ '__applied_prices'}, type='table'
-            )) -%}
+            {%- do records.append(applied_prices_relation(node.alias)) -%}
         {%- endif -%}
     {%- endfor -%}
     {{ return(repriced_days_by_record(records)) }}
