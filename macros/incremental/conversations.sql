@@ -57,9 +57,12 @@
     }) }}
 {%- endmacro %}
 
-{#- The request days this run recomputes conversations for (see rebuilt_days). -#}
+{#-
+    The request days this run recomputes conversations for (see rebuilt_days), keyed on the
+    reporting-time-zone day of last_request_at (newest_day reads the newest one by index).
+-#}
 {% macro rebuilt_conversation_days() -%}
-    {{ return(rebuilt_days(local_date('last_request_at', telemetry_var('reporting_timezone')))) }}
+    {{ return(rebuilt_days({'local_day_of': 'last_request_at'})) }}
 {%- endmacro %}
 
 {#-

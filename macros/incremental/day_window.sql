@@ -76,10 +76,22 @@
 
 {#-
     A query whose column `day` has the newest day of a table (no row, or NULL, when it is
-    empty).
+    empty). `date_column` is a column of days, or {'local_day_of': <timestamp column>} for a
+    table keyed by an instant (fct_conversations' last_request_at): the reporting-time-zone
+    day of the newest instant, which an index on the column answers without reading the
+    table (the day of every row would be computed first). The day of the newest instant is
+    never later than the newest day of the instants (a clock turned back over midnight can
+    only make it earlier), so the start date drawn from it is never later: a run rebuilds
+    the same days or, in that hour, one more.
 -#}
 {% macro newest_day(relation, date_column) -%}
+    {%- if date_column is mapping -%}
+    select {{ local_date(
+        'max(' ~ date_column['local_day_of'] ~ ')', telemetry_var('reporting_timezone')
+    ) }} as day from {{ relation }}
+    {%- else -%}
     select max({{ date_column }}) as day from {{ relation }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#-

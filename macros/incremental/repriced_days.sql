@@ -216,8 +216,8 @@
     The days the current incremental run rebuilds: {'all': true} on a full build (or when the
     record of applied prices is missing), else the start date (none on an empty table) and the
     extra days before it that must be rebuilt (repriced, or a user forgotten on them).
-    `date_column`: the expression giving a row's request day in the model's own table
-    (fct_conversations: the day of last_request_at).
+    `date_column`: the column of a row's request day in the model's own table, or
+    {'local_day_of': 'last_request_at'} for fct_conversations (see newest_day).
 -#}
 {% macro rebuilt_days(date_column='request_date') -%}
     {%- if not execute or not is_incremental() -%}

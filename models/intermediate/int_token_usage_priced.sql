@@ -5,5 +5,6 @@
 -- input or output token count is missing, its calls are long context and the model has no
 -- long-context price, or the threshold its calls were classified with is no longer the one
 -- in force (macros/pricing/token_usage.sql). A view: every build (and every read) uses the seed as
--- it is now.
+-- it is now (stable_view: replaced only when its definition changes).
+{{ config(materialized='stable_view') }}
 {{ priced_token_usage(ref('int_token_usage_aggregated_daily'), ['user_id']) }}

@@ -471,3 +471,114 @@ def test_all_time_fingerprints_settle_day_by_day_and_survive_the_newest_day_vani
     assert_marts_match(fresh_db, Reference(rows, zone, today), only=("fct_sql_fingerprints",))
     fingerprints = read_mart(fresh_db, "fct_sql_fingerprints")
     assert fingerprints[(python_fingerprint(one_day_sql),)]["occurrences"] == 3
+
+
+# The views built by macros/materializations/stable_view.sql, by schema.
+STABLE_VIEWS = {
+    "metricflow_time_spine": "analytics",
+    "stg_auth__users": "analytics_internal",
+    "stg_chat_telemetry__requests": "analytics_internal",
+    "int_token_prices_matched": "analytics_internal",
+    "int_token_usage_priced": "analytics_internal",
+    "int_conversation_token_usage_priced": "analytics_internal",
+    "int_alert_daily_metrics": "analytics_internal",
+}
+
+
+def view_oids(db) -> dict[str, int]:
+    """The object id of each stable view (a view created again gets a new one)."""
+    with connect(db) as connection:
+        found = connection.execute(
+            "select c.relname, c.oid::bigint from pg_class as c"
+            " join pg_namespace as n on n.oid = c.relnamespace"
+            " where c.relkind = 'v' and (n.nspname, c.relname) in"
+            " (select * from unnest(%s::text[], %s::text[]))",
+            (list(STABLE_VIEWS.values()), list(STABLE_VIEWS)),
+        ).fetchall()
+    return dict(found)
+
+
+def response_codes(project: Path) -> dict[str, str]:
+    """Each model's adapter response code in the last run (UNCHANGED: a view kept as it was)."""
+    results = json.loads((project / "target" / "pytest" / "run_results.json").read_text())
+    return {
+        entry["unique_id"].rsplit(".", 1)[-1]: entry["adapter_response"].get("code")
+        for entry in results["results"]
+        if entry["unique_id"].startswith("model.")
+    }
+
+
+def test_a_stable_view_is_replaced_only_when_its_definition_changes(fresh_db, tmp_path):
+    """Issue 19: a scheduled run leaves the views whose definition did not change as they are
+    (no statement on them: a fixed cost of every run), and replaces a view whose SQL, or the
+    code of a model upstream of it, changed, one that was dropped, one whose recorded
+    fingerprint is not its own, and every view on --full-refresh. The marts stay true."""
+    zone = "America/New_York"
+    rng = random.Random(2222)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(4)]
+    as_of = today_in(zone)
+    rows = rows_until_now(rng, users, last_days(6), per_day=20)
+    insert(fresh_db, rows)
+    project = copy_of_project(tmp_path / "project")
+    variables = dbt_vars(zone, as_of)
+    build_models(fresh_db, "--full-refresh", "--vars", variables, project_dir=project)
+    built = view_oids(fresh_db)
+    assert set(built) == set(STABLE_VIEWS)
+
+    # Nothing changed: every stable view is kept (same object), the BI grant of the time
+    # spine (a post-hook) still runs, the plain views are created again as dbt always does.
+    run_dbt(fresh_db, "run", "--vars", variables, project_dir=project)
+    codes = response_codes(project)
+    assert {name: codes[name] for name in STABLE_VIEWS} == dict.fromkeys(STABLE_VIEWS, "UNCHANGED")
+    assert codes["int_requests_dated"] != "UNCHANGED"  # a plain view (run-time cutoff in its SQL)
+    assert view_oids(fresh_db) == built
+    with connect(fresh_db) as connection:
+        granted = connection.execute(
+            "select has_table_privilege('bi_reader', 'analytics.metricflow_time_spine', 'select')"
+        ).fetchone()
+    assert granted == (True,)
+    assert_marts_match(fresh_db, Reference(rows, zone, as_of))
+
+    # The code of a model upstream of int_token_usage_priced changes (a comment is enough):
+    # the views downstream of it are replaced (the priced sums, and the alert metrics that
+    # read the cost mart built from them); the others, the conversation sums among them, kept.
+    upstream = project / "models" / "intermediate" / "int_token_usage_aggregated_daily.sql"
+    upstream.write_text(upstream.read_text() + "\n-- test: an upstream change\n")
+    run_dbt(fresh_db, "run", "--vars", variables, project_dir=project)
+    codes, oids = response_codes(project), view_oids(fresh_db)
+    downstream = {"int_token_usage_priced", "int_alert_daily_metrics"}
+    assert {name: codes[name] for name in downstream} == dict.fromkeys(downstream, "CREATE VIEW")
+    assert all(oids[name] != built[name] for name in downstream)
+    kept = set(STABLE_VIEWS) - downstream
+    assert {name: codes[name] for name in kept} == dict.fromkeys(kept, "UNCHANGED")
+    assert {name: oids[name] for name in kept} == {name: built[name] for name in kept}
+    built = oids
+
+    # A dropped view (and, by cascade, the priced views that read it) and a view whose
+    # recorded fingerprint is not its own are created again; the marts stay true.
+    with connect(fresh_db) as connection:
+        connection.execute("drop view analytics_internal.int_token_prices_matched cascade")
+        connection.execute(
+            "comment on view analytics_internal.stg_auth__users"
+            " is 'chat_telemetry stable_view 00000000000000000000000000000000'"
+        )
+    run_dbt(fresh_db, "run", "--vars", variables, project_dir=project)
+    codes, oids = response_codes(project), view_oids(fresh_db)
+    replaced = {
+        "int_token_prices_matched",
+        "int_token_usage_priced",
+        "int_conversation_token_usage_priced",
+        "stg_auth__users",
+    }
+    assert {name: codes[name] for name in replaced} == dict.fromkeys(replaced, "CREATE VIEW")
+    assert all(oids[name] != built[name] for name in replaced)
+    assert set(oids) == set(STABLE_VIEWS)
+    assert_marts_match(fresh_db, Reference(rows, zone, as_of))
+
+    # --full-refresh replaces a stable view whatever its fingerprint.
+    run_dbt(
+        fresh_db, "run", "--full-refresh", "-s", "metricflow_time_spine", "--vars", variables,
+        project_dir=project,
+    )  # fmt: skip
+    assert response_codes(project)["metricflow_time_spine"] == "CREATE VIEW"
+    assert view_oids(fresh_db)["metricflow_time_spine"] != oids["metricflow_time_spine"]

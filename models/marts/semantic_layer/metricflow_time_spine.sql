@@ -1,7 +1,8 @@
 -- One row per calendar day from 2020-01-01 to a year after today: the time spine MetricFlow
 -- joins metrics to (`time_spine:` in _semantic_layer.yml). Days, like request_date, are
--- calendar days in the reporting time zone. A view (it reads no table).
-{{ config(materialized='view') }}
+-- calendar days in the reporting time zone. A view (it reads no table), replaced only when its
+-- definition changes (stable_view).
+{{ config(materialized='stable_view') }}
 with
 
 spine as (
