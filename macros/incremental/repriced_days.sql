@@ -319,14 +319,14 @@
 {%- endmacro %}
 
 {#-
-    Post-hook of the cost marts: record the prices this build applied. Skipped (select 1)
+    Post-hook of the cost marts: record the prices this build applied. Skipped (no statement)
     when this run found the record equal to the prices matched now: rewriting the same rows
     cost a Spark job per cost mart on every scheduled run. A full build, a missing record or
     any difference rewrites it.
 -#}
 {% macro record_applied_prices() -%}
     {%- if recalled_from_this_run(applied_prices_current_key()) -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {{ return(adapter.dispatch('record_applied_prices', 'chat_telemetry')()) }}
 {%- endmacro %}
@@ -364,8 +364,6 @@
     {%- set log_table = forgotten_days_relation() -%}
     {%- if execute and table_exists(log_table) -%}
         delete from {{ log_table }}
-    {%- else -%}
-        select 1
     {%- endif -%}
 {%- endmacro %}
 
@@ -373,7 +371,5 @@
     {%- set log_table = forgotten_days_relation() -%}
     {%- if execute and table_exists(log_table) -%}
         truncate table {{ log_table }}
-    {%- else -%}
-        select 1
     {%- endif -%}
 {%- endmacro %}

@@ -49,11 +49,7 @@
         {%- set boundary = settled_fingerprint_boundary() -%}
         {%- if not settles_forward(boundary) -%}
             delete from {{ this }}
-        {%- else -%}
-            select 1
         {%- endif -%}
-    {%- else -%}
-        select 1
     {%- endif -%}
 {%- endmacro %}
 

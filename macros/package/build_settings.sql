@@ -51,7 +51,7 @@
 {#- on-run-start: fail before anything is built when a tracked setting changed. -#}
 {% macro check_build_settings() -%}
     {%- if not is_building_models() -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- set recorded = recorded_build_settings() -%}
     {%- set wanted = tracked_build_settings() -%}
@@ -69,7 +69,7 @@ Raw telemetry before {{ purged_before }} was purged, so those days cannot be reb
             {%- do exceptions.raise_compiler_error(message) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return('select 1') }}
+    {{ return('') }}
 {%- endmacro %}
 
 {#-
@@ -78,7 +78,7 @@ Raw telemetry before {{ purged_before }} was purged, so those days cannot be reb
 -#}
 {% macro record_build_settings(results) -%}
     {%- if not is_building_models() -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- set recorded = recorded_build_settings() -%}
     {%- set wanted = tracked_build_settings() -%}
@@ -95,7 +95,7 @@ Raw telemetry before {{ purged_before }} was purged, so those days cannot be reb
             {%- do statements.append(upsert_build_setting_sql(setting, value)) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return(statements | join(';\n') if statements else 'select 1') }}
+    {{ return(statements | join(';\n') if statements else '') }}
 {%- endmacro %}
 
 {% macro upsert_build_setting_sql(setting, value) -%}

@@ -22,8 +22,6 @@
     {%- set role = bi_role() -%}
     {%- if execute and role -%}
         grant select on {{ this }} to {{ adapter.quote(role) }}
-    {%- else -%}
-        select 1
     {%- endif -%}
 {%- endmacro %}
 
@@ -31,7 +29,6 @@
     {%- if execute and bi_role() -%}
         {{ log('grants skipped on Spark for ' ~ this ~ ': grant SELECT in your catalog', info=false) }}
     {%- endif -%}
-    select 1
 {%- endmacro %}
 
 {#- on-run-end: USAGE on the schemas of our marts for the BI role, when our models ran. -#}
@@ -42,7 +39,7 @@
 {% macro default__grant_marts_schema_usage() -%}
     {%- set role = bi_role() -%}
     {%- if not execute or not role or not chat_telemetry_models_selected() -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- if is_standalone() -%}
         {#- The production marts schema, also on the dev target (BI never reads dev schemas). -#}
@@ -59,11 +56,10 @@
             ) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return(statements | join(';\n') if statements else 'select 1') }}
+    {{ return(statements | join(';\n') if statements else '') }}
 {%- endmacro %}
 
 {% macro spark__grant_marts_schema_usage() -%}
-    select 1
 {%- endmacro %}
 
 {#-

@@ -86,7 +86,7 @@
 {% macro spark__forget_erased_users(log_forgotten_days, partition_column='request_date') -%}
     {%- set users = ref('stg_auth__users') -%}
     {%- if not execute -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- set scratch = erasure_scratch_relation() -%}
     {%- set days = run_query(
@@ -94,7 +94,7 @@
         ~ users ~ ' as users on kept.user_id = users.user_id'
     ).columns[0].values() -%}
     {%- if days | length == 0 -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- set day_list = [] -%}
     {%- for day in days -%}
@@ -124,7 +124,7 @@
     ).columns[0].values() -%}
     {%- do drop_day_partitions(this, emptied, partition_column) -%}
     {%- do run_query('drop table ' ~ scratch) -%}
-    {{ return('select 1') }}
+    {{ return('') }}
 {%- endmacro %}
 
 {#- Spark: the scratch table of kept rows that forget_erased_users rewrites days from. -#}
@@ -161,12 +161,11 @@
 {%- endmacro %}
 
 {% macro default__finish_interrupted_erasure(partition_column='request_date') -%}
-    select 1
 {%- endmacro %}
 
 {% macro spark__finish_interrupted_erasure(partition_column='request_date') -%}
     {%- if not execute -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- set scratch = erasure_scratch_relation() -%}
     {#- dbt's relation cache, listed at the start of the run, has a scratch table a failed
@@ -179,5 +178,5 @@
         {%- endif -%}
         {%- do run_query('drop table ' ~ scratch) -%}
     {%- endif -%}
-    {{ return('select 1') }}
+    {{ return('') }}
 {%- endmacro %}

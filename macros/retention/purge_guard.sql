@@ -25,15 +25,15 @@
 {#- on-run-start: a full refresh after a purge would silently shrink history, so refuse it. -#}
 {% macro refuse_full_refresh_after_purge() -%}
     {%- if not is_building_models() or not flags.FULL_REFRESH -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- set purged_before = raw_purge_watermark() -%}
     {%- if purged_before is none -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- if telemetry_var('allow_history_loss') | string | lower in ('true', '1', 'yes') -%}
         {{ log('allow_history_loss: the full refresh drops mart history before ' ~ purged_before ~ ' (raw rows purged)', info=true) }}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- set message -%}
 Refusing --full-refresh: raw telemetry before {{ purged_before }} was purged (see {{ raw_schema() }}.chat_telemetry_purges), and a full refresh rebuilds the daily marts from raw rows only, so every day before then would be lost. Run `dbt build` without --full-refresh: it keeps that history, reprices all of it and rebuilds the last lookback_days days. To rebuild from the remaining rows anyway and drop older history, add --vars '{allow_history_loss: true}'.

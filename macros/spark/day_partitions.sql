@@ -46,7 +46,7 @@
 -#}
 {% macro list_days_to_rebuild(partition_column='request_date', filter=none) -%}
     {%- if not execute or not is_incremental() -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- if filter is none -%}
         {%- set filter = rebuilt_days_filter() -%}
@@ -54,7 +54,7 @@
     {%- do remember_for_this_run(
         'days_to_rebuild ' ~ this, partition_files(partition_column, filter)
     ) -%}
-    {{ return('select 1') }}
+    {{ return('') }}
 {%- endmacro %}
 
 {#-
@@ -67,11 +67,11 @@
 -#}
 {% macro drop_days_not_rebuilt(partition_column='request_date') -%}
     {%- if not execute -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- set listed = recalled_from_this_run('days_to_rebuild ' ~ this) -%}
     {%- if not listed -%}
-        {{ return('select 1') }}
+        {{ return('') }}
     {%- endif -%}
     {%- set day_literals = [] -%}
     {%- for day in listed -%}
@@ -88,5 +88,5 @@
     {%- endfor -%}
     {%- do drop_day_partitions(this, not_rebuilt, partition_column) -%}
     {%- do remember_for_this_run('days_to_rebuild ' ~ this, none) -%}
-    {{ return('select 1') }}
+    {{ return('') }}
 {%- endmacro %}
