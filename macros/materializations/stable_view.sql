@@ -17,7 +17,9 @@
     is their shape: on Postgres a view keeps the columns its `*` had when it was created. So the
     fingerprint also covers the code and configuration of every model upstream, and dbt's own
     drop ... cascade of a replaced parent drops this view with it (the relation cache then
-    knows it is gone and it is created again).
+    knows it is gone and it is created again). It does not cover the macros upstream models
+    call, which dbt's graph does not carry: a stable view names the columns it returns (no
+    `*` of a parent passed through), so a parent's new column cannot go missing from it.
 -#}
 {%- materialization stable_view, default -%}
     {%- set fingerprint = stable_view_fingerprint() -%}
@@ -42,16 +44,16 @@
 -#}
 {% macro stable_view_fingerprint() -%}
     {%- set parts = [this | string, sql, tojson(model.config)] -%}
-    {%- set seen = [] -%}
-    {%- set pending = model.depends_on.nodes | list -%}
+    {#- Upstream nodes, each queued once: at most one pass per node of the graph. -#}
+    {%- set queued = model.depends_on.nodes | unique | select('in', graph.nodes) | list -%}
+    {%- set pending = queued | list -%}
     {%- for _ in range(graph.nodes | length) if pending -%}
-        {%- set unique_id = pending.pop() -%}
-        {%- if unique_id not in seen and unique_id in graph.nodes -%}
-            {%- do seen.append(unique_id) -%}
-            {%- set node = graph.nodes[unique_id] -%}
-            {%- do parts.append(unique_id ~ '\n' ~ node.raw_code ~ '\n' ~ tojson(node.config)) -%}
-            {%- do pending.extend(node.depends_on.nodes) -%}
-        {%- endif -%}
+        {%- set node = graph.nodes[pending.pop()] -%}
+        {%- do parts.append(node.unique_id ~ '\n' ~ node.raw_code ~ '\n' ~ tojson(node.config)) -%}
+        {%- for parent in node.depends_on.nodes if parent in graph.nodes and parent not in queued -%}
+            {%- do queued.append(parent) -%}
+            {%- do pending.append(parent) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return(local_md5(parts | sort | join('\n'))) }}
 {%- endmacro %}
