@@ -39,11 +39,12 @@
 {%- endmaterialization -%}
 
 {#-
-    The fingerprint of the current view model: an md5 of its compiled SQL, its configuration
-    and the code and configuration of every model and seed upstream of it.
+    The fingerprint of the current view model: an md5 of its compiled SQL, its configuration,
+    the code and configuration of every model and seed upstream of it, and the engine settings
+    a view keeps from the session that created it (stable_view_engine_settings).
 -#}
 {% macro stable_view_fingerprint() -%}
-    {%- set parts = [this | string, sql, tojson(model.config)] -%}
+    {%- set parts = [this | string, sql, tojson(model.config), stable_view_engine_settings()] -%}
     {#- Upstream nodes, each queued once: at most one pass per node of the graph. -#}
     {%- set queued = model.depends_on.nodes | unique | select('in', graph.nodes) | list -%}
     {%- set pending = queued | list -%}
@@ -59,14 +60,53 @@
 {%- endmacro %}
 
 {#-
-    The fingerprint recorded with an existing view (none when it has none), dispatched.
-    Postgres: the view's comment, read in the transaction the node commits.
+    The settings that change a view's numbers and that the view keeps from the session that
+    created it, as text (dispatched). Postgres: none (a view runs under the reading session's
+    settings, and the marts' SQL names its time zones). Spark: a view stores the session's SQL
+    settings when it is created and applies them whenever it is read, so a view kept from a
+    session with another time zone, decimal precision or ANSI mode would keep computing with
+    them; their values, asked once per run, are part of the fingerprint.
+-#}
+{% macro stable_view_engine_settings() -%}
+    {{ return(adapter.dispatch('stable_view_engine_settings', 'chat_telemetry')()) }}
+{%- endmacro %}
+
+{% macro default__stable_view_engine_settings() -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro spark__stable_view_engine_settings() -%}
+    {{ return(cached_for_this_run('stable_view_engine_settings', spark_view_settings, none)) }}
+{%- endmacro %}
+
+{#- Spark: the current values of the settings that change a view's numbers (for the cache). -#}
+{% macro spark_view_settings(unused) -%}
+    {%- set values = [] -%}
+    {%- for key in [
+        'spark.sql.session.timeZone',
+        'spark.sql.decimalOperations.allowPrecisionLoss',
+        'spark.sql.ansi.enabled',
+    ] -%}
+        {%- set row = run_query('set ' ~ key).rows[0] -%}
+        {%- do values.append(row[0] ~ '=' ~ row[1]) -%}
+    {%- endfor -%}
+    {{ return(values | join(';')) }}
+{%- endmacro %}
+
+{#-
+    The fingerprint recorded with an existing view (none when it has none), dispatched: on
+    another adapter none, so a view is always created again.
 -#}
 {% macro stored_view_fingerprint(relation) -%}
     {{ return(adapter.dispatch('stored_view_fingerprint', 'chat_telemetry')(relation)) }}
 {%- endmacro %}
 
 {% macro default__stored_view_fingerprint(relation) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- Postgres: the view's comment, read in the transaction the node commits. -#}
+{% macro postgres__stored_view_fingerprint(relation) -%}
     {#- auto_begin: the run of an unchanged view commits what its hooks did in this transaction -#}
     {%- call statement('stored_view_fingerprint', fetch_result=true, auto_begin=true) -%}
         select obj_description('{{ relation }}'::regclass, 'pg_class')
@@ -90,12 +130,16 @@
     {{ return(found.group(1) if found else none) }}
 {%- endmacro %}
 
-{#- Record a view's fingerprint (dispatched). Postgres: as its comment. -#}
+{#- Record a view's fingerprint (dispatched; nothing on another adapter). -#}
 {% macro store_view_fingerprint(relation, fingerprint) -%}
     {{ return(adapter.dispatch('store_view_fingerprint', 'chat_telemetry')(relation, fingerprint)) }}
 {%- endmacro %}
 
 {% macro default__store_view_fingerprint(relation, fingerprint) -%}
+{%- endmacro %}
+
+{#- Postgres: as the view's comment, committed. -#}
+{% macro postgres__store_view_fingerprint(relation, fingerprint) -%}
     {%- call statement('store_view_fingerprint') -%}
         comment on view {{ relation }} is 'chat_telemetry stable_view {{ fingerprint }}'
     {%- endcall -%}
@@ -125,10 +169,15 @@
 {%- endmacro %}
 
 {#-
-    The run of an unchanged view: the model's hooks in dbt's order and its grants (as the view
-    materialisation applies them), and no statement on the view itself.
+    The run of an unchanged view: the model's hooks and grants as the adapter's view
+    materialisation runs them, and no statement on the view itself (dispatched).
 -#}
 {% macro keep_unchanged_view(existing_relation) -%}
+    {{ return(adapter.dispatch('keep_unchanged_view', 'chat_telemetry')(existing_relation)) }}
+{%- endmacro %}
+
+{#- dbt's default view materialisation's order: hooks outside, then inside the transaction. -#}
+{% macro default__keep_unchanged_view(existing_relation) -%}
     {%- set grant_config = config.get('grants') -%}
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -141,5 +190,22 @@
     {{ run_hooks(post_hooks, inside_transaction=True) }}
     {{ adapter.commit() }}
     {{ run_hooks(post_hooks, inside_transaction=False) }}
+    {{ return({'relations': [existing_relation]}) }}
+{%- endmacro %}
+
+{#-
+    Spark: dbt-spark's view materialisation runs the hooks inside its (no-op) transaction only,
+    and has no commit; the same here.
+-#}
+{% macro spark__keep_unchanged_view(existing_relation) -%}
+    {%- set grant_config = config.get('grants') -%}
+    {{ run_hooks(pre_hooks) }}
+    {%- call noop_statement('main', 'UNCHANGED', 'UNCHANGED') -%}
+        -- {{ existing_relation }} is unchanged (chat_telemetry stable_view): kept as it is
+    {%- endcall -%}
+    {%- if grant_config -%}
+        {%- do apply_grants(existing_relation, grant_config, should_revoke=true) -%}
+    {%- endif -%}
+    {{ run_hooks(post_hooks) }}
     {{ return({'relations': [existing_relation]}) }}
 {%- endmacro %}

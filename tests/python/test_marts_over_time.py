@@ -525,8 +525,14 @@ def test_a_stable_view_is_replaced_only_when_its_definition_changes(fresh_db, tm
     built = view_oids(fresh_db)
     assert set(built) == set(STABLE_VIEWS)
 
-    # Nothing changed: every stable view is kept (same object), the BI grant of the time
-    # spine (a post-hook) still runs, the plain views are created again as dbt always does.
+    # Nothing changed but the rows: every stable view is kept (same object) and reads the new
+    # rows, the BI grant of the time spine (a post-hook, revoked here) runs again, the plain
+    # views are created again as dbt always does.
+    late = rows_until_now(rng, users, last_days(2), per_day=5)
+    insert(fresh_db, late)
+    rows += late
+    with connect(fresh_db) as connection:
+        connection.execute("revoke select on analytics.metricflow_time_spine from bi_reader")
     run_dbt(fresh_db, "run", "--vars", variables, project_dir=project)
     codes = response_codes(project)
     assert {name: codes[name] for name in STABLE_VIEWS} == dict.fromkeys(STABLE_VIEWS, "UNCHANGED")
@@ -541,12 +547,15 @@ def test_a_stable_view_is_replaced_only_when_its_definition_changes(fresh_db, tm
 
     # The code of a model upstream of int_token_usage_priced changes (a comment is enough):
     # the views downstream of it are replaced (the priced sums, and the alert metrics that
-    # read the cost mart built from them); the others, the conversation sums among them, kept.
+    # read the cost mart built from them); so is the time spine, whose own SQL changed; the
+    # others, the conversation sums among them, are kept.
     upstream = project / "models" / "intermediate" / "int_token_usage_aggregated_daily.sql"
     upstream.write_text(upstream.read_text() + "\n-- test: an upstream change\n")
+    spine = project / "models" / "marts" / "semantic_layer" / "metricflow_time_spine.sql"
+    spine.write_text(spine.read_text() + "\n-- test: a change of its own SQL\n")
     run_dbt(fresh_db, "run", "--vars", variables, project_dir=project)
     codes, oids = response_codes(project), view_oids(fresh_db)
-    downstream = {"int_token_usage_priced", "int_alert_daily_metrics"}
+    downstream = {"int_token_usage_priced", "int_alert_daily_metrics", "metricflow_time_spine"}
     assert {name: codes[name] for name in downstream} == dict.fromkeys(downstream, "CREATE VIEW")
     assert all(oids[name] != built[name] for name in downstream)
     kept = set(STABLE_VIEWS) - downstream
