@@ -124,54 +124,6 @@ def timed_dbt(
     return seconds, float(elapsed)
 
 
-def timed_dbt_trials(
-    connection: database.Connection, trials: int, *arguments: str
-) -> list[tuple[float, float]]:
-    """The same dbt command run `trials` times from one state of the database, for a median
-    instead of one draw of this machine's run-to-run spread (+-15% on a 4 s run). The
-    database is renamed aside and copied back under its own name for each trial (CREATE
-    DATABASE ... TEMPLATE, a file copy of a few seconds): the compiled SQL names the
-    database, and with it a stable view's fingerprint, so a copy under another name would
-    re-create every stable view. Then it is renamed back and the last run is its own, which
-    moves its state on as a single run would (the copies start with cold shared buffers, the
-    last run with warm ones). Only on the embedded server, where the database is the
-    benchmark's own scratch copy; elsewhere one run. Returns (wall-clock seconds, dbt's own
-    elapsed seconds) per trial, the last one the database's own."""
-    timings: list[tuple[float, float]] = []
-    if connection.is_embedded and trials > 1:
-        admin_conninfo = connection.conninfo(database="postgres")
-        name, aside = connection.database, f"{connection.database}_base"
-
-        def admin(statement: str) -> None:
-            with psycopg.connect(admin_conninfo, autocommit=True) as session:
-                session.execute(statement)
-
-        admin(f'drop database if exists "{aside}" with (force)')
-        admin(
-            "select pg_terminate_backend(pid) from pg_stat_activity"
-            f" where datname = '{name}' and pid <> pg_backend_pid()"
-        )
-        admin(f'alter database "{name}" rename to "{aside}"')
-        try:
-            for _ in range(trials - 1):
-                admin(f'create database "{name}" template "{aside}" strategy file_copy')
-                try:
-                    timings.append(timed_dbt(connection, *arguments))
-                finally:
-                    admin(f'drop database if exists "{name}" with (force)')
-        finally:
-            admin(f'alter database "{aside}" rename to "{name}"')
-    timings.append(timed_dbt(connection, *arguments))
-    return timings
-
-
-def median(values: list[float]) -> float:
-    """The middle value (the mean of the two middle ones for an even count)."""
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def model_seconds(project: Path = database.PROJECT_ROOT) -> dict[str, float]:
     """Seconds per model (hooks included) of the last `timed_dbt` call, slowest first."""
     results = json.loads((project / TARGET_FOLDER / "run_results.json").read_text())

@@ -22,12 +22,10 @@ from chat_telemetry.benchmark.common import (
     DAYS,
     log,
     machine,
-    median,
     model_seconds,
     prepare_database,
     server_version,
     timed_dbt,
-    timed_dbt_trials,
     workload_settings,
     write_new_day,
 )
@@ -42,9 +40,6 @@ from chat_telemetry.workload.generator import WorkloadGenerator
 from chat_telemetry.workload.loader import analyze_telemetry, create_users, write_days
 
 RESULTS_PATH = database.PROJECT_ROOT / "bench" / "results.json"
-# The scheduled run after the new day is timed this many times from the same state (copies
-# of the database): the share of the full build is their median.
-NEW_DAY_TRIALS = 3
 
 
 def run_writer_only(rows: int, seed: int, database_name: str = BENCH_DATABASE) -> dict[str, Any]:
@@ -117,11 +112,9 @@ def run(
     full_test_s, _ = timed_dbt(connection, "test")
 
     added, late_count = write_new_day(conninfo, new_day, writer)
-    log(f"added {added:,} rows ({late_count:,} late); incremental build, {NEW_DAY_TRIALS} trials")
-    trials = timed_dbt_trials(connection, NEW_DAY_TRIALS, "run")
+    log(f"added {added:,} rows ({late_count:,} late); incremental build")
+    incremental_build_s, incremental_elapsed_s = timed_dbt(connection, "run")
     incremental_models = model_seconds()
-    incremental_build_s = median([wall for wall, _ in trials])
-    incremental_elapsed_s = median([elapsed for _, elapsed in trials])
     incremental_test_s, _ = timed_dbt(connection, "test")
     log(f"seed edit: {EDITED_MODEL} from {EDITED_DAYS_BACK} days back; scheduled run")
     seed_edit = measure_seed_edit(connection, end_date + timedelta(days=1), full_elapsed_s)
@@ -143,7 +136,6 @@ def run(
             "full_test_s": round(full_test_s, 2),
             "incremental_build_s": round(incremental_build_s, 2),
             "incremental_build_dbt_elapsed_s": round(incremental_elapsed_s, 2),
-            "incremental_build_trials_dbt_elapsed_s": [round(elapsed, 2) for _, elapsed in trials],
             "incremental_test_s": round(incremental_test_s, 2),
             "incremental_rows": added,
             "incremental_late_rows": late_count,
@@ -187,12 +179,9 @@ def print_table(results: dict[str, Any]) -> None:
     print(f"  tests after the full build: {dbt_results['full_test_s']}s")
     print(
         f"  incremental build after +{dbt_results['incremental_rows']:,} rows "
-        f"({dbt_results['incremental_late_rows']:,} late), median of "
-        f"{len(dbt_results['incremental_build_trials_dbt_elapsed_s'])}: "
-        f"{dbt_results['incremental_build_s']}s "
-        f"[{dbt_results['incremental_build_dbt_elapsed_s']}s; trials "
-        + ", ".join(f"{t}s" for t in dbt_results["incremental_build_trials_dbt_elapsed_s"])
-        + f"] = {dbt_results['incremental_share_of_full']:.0%} of the full build "
+        f"({dbt_results['incremental_late_rows']:,} late): {dbt_results['incremental_build_s']}s "
+        f"[{dbt_results['incremental_build_dbt_elapsed_s']}s] = "
+        f"{dbt_results['incremental_share_of_full']:.0%} of the full build "
         f"[{dbt_results['incremental_share_of_full_dbt_elapsed']:.1%}]"
     )
     print(f"  tests after the incremental build: {dbt_results['incremental_test_s']}s")

@@ -37,11 +37,6 @@ def test_a_tiny_benchmark_run_agrees_and_reports_every_key(server):
         assert results["writer"][key] > 0, key
     for key in ("full_build_s", "incremental_build_s", "incremental_rows"):
         assert results["dbt"][key] > 0, key
-    # The run after the new day was timed from the same state three times (two copies of the
-    # database, then the database): the reported time is the middle one.
-    trials = results["dbt"]["incremental_build_trials_dbt_elapsed_s"]
-    assert len(trials) == (3 if server.is_embedded else 1) and min(trials) > 0
-    assert results["dbt"]["incremental_build_dbt_elapsed_s"] == sorted(trials)[len(trials) // 2]
     assert [point["rows"] for point in results["dbt"]["scaling"]] == sorted(
         point["rows"] for point in results["dbt"]["scaling"]
     )
