@@ -19,7 +19,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from telemetry_writer import TelemetryWriter
 
 from chat_telemetry import database, retention, settings
@@ -28,6 +27,7 @@ from chat_telemetry.benchmark.common import (
     machine,
     prepare_database,
     server_version,
+    settle_database,
     timed_dbt,
     workload_settings,
     write_new_day,
@@ -43,16 +43,6 @@ def timed(action: Any, *arguments: Any, **options: Any) -> tuple[float, Any]:
     started = time.perf_counter()
     value = action(*arguments, **options)
     return time.perf_counter() - started, value
-
-
-def settle_postgres(conninfo: str) -> None:
-    """VACUUM ANALYZE the scratch database after the Postgres builds, before Spark is timed:
-    left to autovacuum, it cleans and analyses the tables those builds rewrote about a minute
-    later, in the middle of the Spark build, on the same two cores (a scheduled Spark build
-    had 3.9 s of stalls with no statement running while autovacuum went through them). A
-    Spark deployment has no Postgres builds beside it."""
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute("vacuum analyze")
 
 
 def run(rows: int, days: int, seed: int) -> dict[str, Any]:
@@ -74,7 +64,7 @@ def run(rows: int, days: int, seed: int) -> dict[str, Any]:
 
     timed_dbt(connection, "seed", "--full-refresh")
     postgres_full = timed_dbt(connection, "run", "--full-refresh")
-    settle_postgres(conninfo)
+    settle_database(conninfo)
 
     log("Spark: session, landing, full build")
     jvm_s, spark = timed(session.get_session)
@@ -87,7 +77,7 @@ def run(rows: int, days: int, seed: int) -> dict[str, Any]:
     added, late = write_new_day(conninfo, new_day, writer)
     log(f"added {added:,} rows ({late:,} late); incremental builds")
     postgres_incremental = timed_dbt(connection, "run")
-    settle_postgres(conninfo)
+    settle_database(conninfo)
     land_incremental_s, landed = timed(landing.land, spark, source, lookback)
     spark_incremental_s, spark_incremental_elapsed = timed(build.dbt, ["run"])
     spark.stop()
