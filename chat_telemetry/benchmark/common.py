@@ -111,13 +111,16 @@ def write_new_day(conninfo: str, new_day: Any, writer: TelemetryWriter) -> tuple
 
 
 def settle_database(conninfo: str) -> None:
-    """VACUUM ANALYZE the scratch database before a scheduled run is timed. A full build
-    rewrites every table of a million rows; left to autovacuum, the tables are cleaned,
-    analysed and get their hint bits in the minute after, during the next timed run, on the
-    same two cores (a no-new-rows Postgres run right after a full build took 4.29-4.46 s, the
-    same run after a VACUUM ANALYZE 4.00-4.06 s; a Spark build had 3.9 s of stalls with no
-    statement running). In production a scheduled run comes an hour after the last one, long
-    after autovacuum went through what that run wrote."""
+    """VACUUM ANALYZE the scratch database after a build that production never runs just
+    before a scheduled one. A full build rewrites every table of a million rows; autovacuum
+    then cleans and analyses them, and their first readers set hint bits, in the minute
+    after, on the same two cores as the next timed run (a no-new-rows Postgres run right
+    after a full build took 4.29-4.46 s, the same run after a VACUUM ANALYZE 4.00-4.06 s).
+    `make bench` settles after each full build only: its later timed runs follow a scheduled
+    run, whose leftovers (dead rows of the lookback days) production has too. `make
+    bench-spark` settles after the Postgres builds it makes beside Spark, which a Spark
+    deployment does not have (a Spark build had 3.9 s of stalls while autovacuum went
+    through them)."""
     with psycopg.connect(conninfo, autocommit=True) as connection:
         connection.execute("vacuum analyze")
 

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from chat_telemetry import database
-from chat_telemetry.benchmark.common import model_seconds, normalise, settle_database, timed_dbt
+from chat_telemetry.benchmark.common import model_seconds, normalise, timed_dbt
 from chat_telemetry.benchmark.reports import REPORTS
 from chat_telemetry.marts import internal_schema, marts_schema
 
@@ -88,7 +88,6 @@ def measure_seed_edit(
             EDITED_MODEL,
             new_day - timedelta(days=EDITED_DAYS_BACK),
         )
-        settle_database(conninfo)
         seed_s, _ = timed_dbt(connection, "seed", project=project)
         run_s, run_elapsed = timed_dbt(connection, "run", project=project)
         per_model = model_seconds(project)
