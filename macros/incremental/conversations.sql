@@ -32,7 +32,10 @@
             {'columns': ['conversation_id'], 'unique': true},
             {'columns': ['last_request_at']},
         ],
-        'meta': {'chat_telemetry_reprice': true},
+        'meta': {
+            'chat_telemetry_reprice': true,
+            'chat_telemetry_forgets_erased_users': 'first_request_date',
+        },
         'post_hook': ['{{ record_applied_prices() }}', '{{ forget_erased_users() }}'],
     }) }}
 {%- endmacro %}
@@ -44,7 +47,10 @@
         'partition_by': ['first_request_date'],
         'file_format': 'parquet',
         'on_schema_change': 'append_new_columns',
-        'meta': {'chat_telemetry_reprice': true},
+        'meta': {
+            'chat_telemetry_reprice': true,
+            'chat_telemetry_forgets_erased_users': 'first_request_date',
+        },
         'pre_hook': [
             '{{ finish_interrupted_erasure("first_request_date") }}',
             '{{ list_days_to_rebuild("first_request_date", conversation_partitions_filter()) }}',

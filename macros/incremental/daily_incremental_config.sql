@@ -28,10 +28,11 @@
     {%- if post_hooks -%}
         {%- do settings.update({'post_hook': post_hooks}) -%}
     {%- endif -%}
-    {%- if reprice or rebuild_forgotten_days -%}
+    {%- if reprice or rebuild_forgotten_days or forget_erased_users -%}
         {%- do settings.update({'meta': {
             'chat_telemetry_reprice': reprice,
             'chat_telemetry_rebuild_forgotten_days': rebuild_forgotten_days,
+            'chat_telemetry_forgets_erased_users': 'request_date' if forget_erased_users else none,
         }}) -%}
     {%- endif -%}
     {{ return(settings) }}

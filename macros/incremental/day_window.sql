@@ -16,16 +16,27 @@
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(cached_for_this_run(
-        'incremental_start_date ' ~ this ~ ' ' ~ date_column, lookback_start_date_of_this, date_column
+    {{ return(table_start_date(
+        this, date_column, date_column in (config.get('partition_by') or [])
     )) }}
 {%- endmacro %}
 
-{#- lookback_start_date of the current model's own table (for cached_for_this_run). -#}
-{% macro lookback_start_date_of_this(date_column) -%}
-    {{ return(lookback_start_date(
-        this, date_column, partitioned=date_column in (config.get('partition_by') or [])
+{#-
+    lookback_start_date of any table of days, cached for the run under the key
+    incremental_start_date uses for that table's own model: int_users_seen_daily asks it of
+    the per-user models before they run, and each of them then reuses the answer (its table
+    does not change before it is written).
+-#}
+{% macro table_start_date(relation, date_column='request_date', partitioned=false) -%}
+    {{ return(cached_for_this_run(
+        'incremental_start_date ' ~ relation ~ ' ' ~ date_column, lookback_start_date_of_table,
+        {'relation': relation, 'date_column': date_column, 'partitioned': partitioned}
     )) }}
+{%- endmacro %}
+
+{#- lookback_start_date with one argument (for cached_for_this_run). -#}
+{% macro lookback_start_date_of_table(table) -%}
+    {{ return(lookback_start_date(table['relation'], table['date_column'], table['partitioned'])) }}
 {%- endmacro %}
 
 {#-
@@ -139,16 +150,33 @@
 {% macro incremental_filter(
     timestamp_column='created_at', date_column='request_date', landed_date_column='created_date'
 ) -%}
-    {%- set start_date = incremental_start_date(date_column) -%}
+    {{ return(days_from_filter(
+        incremental_start_date(date_column), timestamp_column, date_column, landed_date_column
+    )) }}
+{%- endmacro %}
+
+{#-
+    incremental_filter for a given start date (an ISO date string; none: every day):
+    int_users_seen_daily reads the days from the earliest start date of the per-user models
+    (timestamp_column none: a table of days alone).
+-#}
+{% macro days_from_filter(
+    start_date, timestamp_column='created_at', date_column='request_date',
+    landed_date_column='created_date'
+) -%}
     {%- if start_date is none -%}
-        1 = 1
-    {%- else -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- set filter -%}
+        {%- if timestamp_column -%}
         {{ timestamp_column }} >= {{ local_day_start(date_literal(start_date), telemetry_var('reporting_timezone')) }}
-        and {{ date_column }} >= {{ date_literal(start_date) }}
+        and {% endif -%}
+        {{ date_column }} >= {{ date_literal(start_date) }}
         {%- if landed_date_column %}
         {{- landed_partition_filter(landed_date_column, start_date) }}
         {%- endif -%}
-    {%- endif -%}
+    {%- endset -%}
+    {{ return(filter) }}
 {%- endmacro %}
 
 {#- The extra partition-pruning predicate of incremental_filter: none on Postgres. -#}

@@ -11,13 +11,19 @@
 {%- endmacro %}
 
 {#-
-    Postgres: finding who left must not read every row of history on every run. The users
-    present are listed by a loose index scan of an index on user_id (one index probe per
-    distinct user, recursive CTE), anti-joined with auth.users, and only the rows of the
-    users found are deleted, through the same index. The hook creates the index the first
+    Postgres: finding who left must not read every row of history on every run. Who left is
+    known first from int_users_seen_daily (macros/retention/users_seen.sql), built before
+    every per-user model in the run: when nobody did, as on most runs, nothing is read here.
+    Otherwise (or when that model was not built in this run) the users present are listed
+    by a loose index scan of an index on user_id (one index probe per distinct user,
+    recursive CTE), anti-joined with auth.users, and only the rows of the users found are
+    deleted, through the same index. The hook creates the index the first
     time (an existing table built before it had none).
 -#}
 {% macro default__forget_erased_users(log_forgotten_days, partition_column='request_date') -%}
+    {%- if nobody_erased_in_this_run() -%}
+        {{ return('') }}
+    {%- endif -%}
     {%- if execute -%}
         {%- set indexed = run_query(
             "select exists (select 1 from pg_index as i join pg_attribute as a"
@@ -75,17 +81,19 @@
 {%- endmacro %}
 
 {#-
-    Spark has no DELETE on Parquet: the days (partitions of partition_column: request_date,
-    or first_request_date for fct_conversations) that hold a forgotten user are rewritten
-    without that user's rows by a dynamic partition overwrite from a scratch table of the
-    rows kept, and a day left with no row is dropped. Nothing is rewritten on the usual run,
-    where nobody left. The scratch table is dropped last: one left by a run that failed
+    Spark has no DELETE on Parquet. Who left is known first from int_users_seen_daily
+    (macros/retention/users_seen.sql), built before every per-user model in the run: when
+    nobody did, as on most runs, nothing is read here. Otherwise (or when that model was not
+    built in this run) the days (partitions of partition_column: request_date, or
+    first_request_date for fct_conversations) that hold a forgotten user are found by a scan
+    of the table and rewritten without that user's rows by a dynamic partition overwrite
+    from a scratch table of the rows kept, and a day left with no row is dropped. The scratch table is dropped last: one left by a run that failed
     midway still holds the kept rows of its days, and the next run finishes that rewrite in
     a pre-hook (finish_interrupted_erasure), before the model writes its days.
 -#}
 {% macro spark__forget_erased_users(log_forgotten_days, partition_column='request_date') -%}
     {%- set users = ref('stg_auth__users') -%}
-    {%- if not execute -%}
+    {%- if not execute or nobody_erased_in_this_run() -%}
         {{ return('') }}
     {%- endif -%}
     {%- set scratch = erasure_scratch_relation() -%}

@@ -4,6 +4,8 @@
 -- history. No cost: costs are priced at read time from token sums. Users missing from
 -- auth.users are forgotten on every day, as in the token sums the mart's costs come from.
 {{ config(**daily_incremental_config(indexed=true, forget_erased_users=true)) }}
+-- who was erased is known before this model's forget post-hook runs:
+-- depends_on: {{ ref('int_users_seen_daily') }}
 
 with
 

@@ -12,6 +12,8 @@
 {{ config(**daily_incremental_config(
     indexed=true, forget_erased_users=true, extra_indexes=['conversation_id']
 )) }}
+-- who was erased is known before this model's forget post-hook runs:
+-- depends_on: {{ ref('int_users_seen_daily') }}
 
 {%- set reask_window_minutes = telemetry_var('reask_window_minutes') %}
 

@@ -8,5 +8,7 @@
 {{ config(**daily_incremental_config(
     indexed=true, forget_erased_users=true, log_forgotten_days=true
 )) }}
+-- who was erased is known before this model's forget post-hook runs:
+-- depends_on: {{ ref('int_users_seen_daily') }}
 
 {{ token_usage_sums(ref('int_requests_dated'), ['user_id']) }}

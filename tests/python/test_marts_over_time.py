@@ -234,10 +234,21 @@ def test_an_erased_user_leaves_every_per_user_mart_and_every_rebuilt_day(fresh_d
     variables = dbt_vars(zone, as_of)
     build_models(fresh_db, "--full-refresh", "--vars", variables)
     assert (only_theirs,) in read_mart(fresh_db, "fct_daily_off_topic")
+    # Who the per-user models hold, from which each run finds the erased: every user.
+    assert users_seen(fresh_db) == set(users)
 
     with connect(fresh_db) as connection:
         connection.execute("delete from auth.users where id = %s", (gone,))
+    # A run of one per-user model (and the users seen it depends on) forgets the user there;
+    # the others did not run, so the users seen keep them for the next complete run.
+    build_models(
+        fresh_db, "--vars", variables, "--select", "int_users_seen_daily", "int_requests_retained"
+    )
+    assert rows_of_user(fresh_db, "int_requests_retained", gone) == 0
+    assert rows_of_user(fresh_db, "int_token_usage_aggregated_daily", gone) > 0
+    assert gone in users_seen(fresh_db)
     build_models(fresh_db, "--vars", variables)
+    assert users_seen(fresh_db) == set(users[1:])
 
     # Per-user data (and the cost and model marts built from it) forget the user on every day.
     assert_marts_match(
@@ -260,6 +271,20 @@ def test_an_erased_user_leaves_every_per_user_mart_and_every_rebuilt_day(fresh_d
     )
     assert (only_theirs,) not in read_mart(fresh_db, "fct_daily_off_topic")
     assert all(key[1] != gone for key in read_mart(fresh_db, "fct_daily_user_usage"))
+
+
+def users_seen(db) -> set[uuid.UUID]:
+    """The users of int_users_seen_daily (the record of who the per-user models hold)."""
+    with connect(db) as connection:
+        query = "select distinct user_id from analytics_internal.int_users_seen_daily"
+        return {row[0] for row in connection.execute(query).fetchall()}
+
+
+def rows_of_user(db, model: str, user_id: uuid.UUID) -> int:
+    """Rows of a user in one of the internal per-user models."""
+    with connect(db) as connection:
+        query = f"select count(*) from analytics_internal.{model} where user_id = %s"
+        return int(connection.execute(query, (user_id,)).fetchone()[0])
 
 
 def test_a_row_from_a_skewed_clock_is_in_no_mart_and_new_rows_still_count(fresh_db):

@@ -47,6 +47,7 @@ from chat_telemetry import database
 pytestmark = pytest.mark.spark
 
 MARTS_SCHEMA = "analytics"
+INTERNAL_SCHEMA = "analytics_internal"
 # What each Postgres type of a mart column is on Spark (macros/cross_db/column_types.sql).
 SPARK_TYPE_OF = {
     "text": "string",
@@ -226,6 +227,18 @@ def spark_days(spark, mart: str) -> set[date]:
     return {row[0] for row in rows}
 
 
+def users_seen(spark) -> set[str]:
+    """The users of int_users_seen_daily (Spark's record of who the per-user models hold)."""
+    rows = spark.sql(f"select distinct user_id from {INTERNAL_SCHEMA}.int_users_seen_daily")
+    return {row[0] for row in rows.collect()}
+
+
+def rows_of_user(spark, model: str, user_id: uuid.UUID) -> int:
+    """Rows of a user in one of the internal per-user models on Spark."""
+    query = f"select count(*) from {INTERNAL_SCHEMA}.{model} where user_id = '{user_id}'"
+    return int(spark.sql(query).collect()[0][0])
+
+
 def erase_user(db, user_id: uuid.UUID) -> None:
     with connect(db) as connection:
         connection.execute("delete from auth.users where id = %s", (user_id,))
@@ -272,6 +285,8 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     assert counts["fct_daily_token_cost"] > 0 and counts["fct_daily_user_usage"] > 0
     assert_spark_matches_reference(spark, Reference(rows, zone, today_in(zone)))
     assert only_theirs in spark_days(spark, "fct_daily_off_topic")
+    # The users seen per day, from which Spark finds erased users: every user with a row.
+    assert users_seen(spark) == {str(row["user_id"]) for row in rows}
 
     # 2. Late rows on the last days, a new partial day, a row from a clock three days ahead
     #    (in no mart), and a user erased whose rows are also on days older than the landing
@@ -294,7 +309,26 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     )
     assert spark.table(scratch).count() > 0
     build_postgres(parity_db, project, "--vars", variables)
+    # A run of one per-user model (and the users seen it depends on) forgets the erased user
+    # in that model; the others did not run, so the users seen keep them for the next run.
+    land_and_build(
+        spark,
+        parity_db,
+        project,
+        "--vars",
+        variables,
+        "--select",
+        "int_users_seen_daily",
+        "int_requests_retained",
+    )
+    assert rows_of_user(spark, "int_requests_retained", erased) == 0
+    assert rows_of_user(spark, "int_requests_sequenced", erased) > 0
+    assert str(erased) in users_seen(spark)
     land_and_build(spark, parity_db, project, "--vars", variables)
+    assert str(erased) not in users_seen(spark)
+    assert users_seen(spark) >= {
+        str(row["user_id"]) for row in rows + late if row["user_id"] != erased
+    }
     leftover = spark.sql(f"show tables in {MARTS_SCHEMA} like 'fct_daily_user_usage__erasure'")
     assert not leftover.collect(), "the scratch table of the interrupted erasure is still there"
     assert landed_rows_of(spark, erased) == 0

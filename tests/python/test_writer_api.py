@@ -44,7 +44,10 @@ def test_memory_is_bounded_in_bytes_and_long_text_is_cut_at_persist():
     assert repairs == {"text_truncated": 1}
     assert 100_000 < size < 250_000
     assert stats["queued"] * size <= stats["queued_bytes"] <= 2_000_000
-    assert stats["queued_bytes"] + size > 2_000_000, "the byte bound, not the count, stopped it"
+    # Every record kept is queued, pending or in flight (the database is unreachable); the
+    # worker may have taken a batch out of the queue since the last drop, so the queue's own
+    # bytes can be below the bound now: the records kept, not the queue, show it was reached.
+    assert kept * size + size > 2_000_000, "the byte bound, not the count, stopped it"
     writer.close(0)
 
 

@@ -1,0 +1,272 @@
+{#-
+    Finding erased users without reading the per-user tables over all history.
+    int_users_seen_daily keeps every (request_date, user_id) that the per-user models (those
+    configured to forget erased users) were built from. Its post-hook find_erased_users
+    compares it with auth.users once per run; the per-user models' forget post-hooks look for
+    rows to forget only when that found someone (or when it was not built in the run), and an
+    on-run-end hook (forget_erased_users_seen) forgets them in int_users_seen_daily once every
+    per-user model has forgotten them.
+-#}
+
+{#-
+    The graph nodes of this package's models configured to forget erased users (meta
+    chat_telemetry_forgets_erased_users: the column of their days), optionally only those
+    whose days are request_date.
+-#}
+{% macro users_seen_models(day_column=none) -%}
+    {%- set found = [] -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- set forgets = (node.config.meta or {}).get('chat_telemetry_forgets_erased_users') -%}
+        {%- if node.resource_type == 'model' and node.package_name == 'chat_telemetry'
+            and forgets and (day_column is none or forgets == day_column) -%}
+            {%- do found.append(node) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#-
+    The per-user tables of request days as they are now, as {'relation', 'partitioned'}, the
+    relation none for one that does not exist yet or that this run rebuilds in full:
+    int_users_seen_daily reads its window from their start dates, and seeds itself from them
+    when built afresh (they outlive a purge of the raw rows).
+-#}
+{% macro users_seen_tables() -%}
+    {%- set tables = [] -%}
+    {%- for node in users_seen_models('request_date') -%}
+        {%- set relation = adapter.get_relation(
+            database=node.database, schema=node.schema, identifier=node.alias
+        ) -%}
+        {%- if flags.FULL_REFRESH or node.config.full_refresh -%}
+            {%- set relation = none -%}
+        {%- endif -%}
+        {%- do tables.append({
+            'relation': relation,
+            'partitioned': 'request_date' in (node.config.partition_by or []),
+        }) -%}
+    {%- endfor -%}
+    {{ return(tables) }}
+{%- endmacro %}
+
+{#-
+    The first request_date int_users_seen_daily rebuilds (ISO string; none: every day): the
+    earliest of its own start date and of the per-user tables' start dates, so that every
+    day any of them rebuilds in this run is read (a table that fell behind after failed runs
+    rebuilds more days). Their start dates are cached under their own keys (table_start_date):
+    each model reuses the answer, so this costs no query of its own.
+-#}
+{% macro users_seen_start_date() -%}
+    {%- set own = incremental_start_date() -%}
+    {%- if own is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set starts = [own] -%}
+    {%- for table in users_seen_tables() -%}
+        {%- if table['relation'] is none -%}
+            {{ return(none) }}
+        {%- endif -%}
+        {%- set start = table_start_date(table['relation'], 'request_date', table['partitioned']) -%}
+        {%- if start is none -%}
+            {{ return(none) }}
+        {%- endif -%}
+        {%- do starts.append(start) -%}
+    {%- endfor -%}
+    {{ return(starts | min) }}
+{%- endmacro %}
+
+{#- int_users_seen_daily's materialisation (dispatched). -#}
+{% macro users_seen_config() -%}
+    {{ return(adapter.dispatch('users_seen_config', 'chat_telemetry')()) }}
+{%- endmacro %}
+
+{#-
+    Postgres: delete+insert on the key; the rows of a rebuilt day are a superset of the rows
+    it had, so nothing is lost. The user_id index answers find_erased_users' loose index scan.
+-#}
+{% macro default__users_seen_config() -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': ['request_date', 'user_id'],
+        'on_schema_change': 'fail',
+        'indexes': [{'columns': ['user_id']}, {'columns': ['request_date']}],
+        'post_hook': ['{{ find_erased_users() }}'],
+    }) }}
+{%- endmacro %}
+
+{#- Spark: a dynamic overwrite of the request_date partitions rebuilt. -#}
+{% macro spark__users_seen_config() -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'insert_overwrite',
+        'partition_by': ['request_date'],
+        'file_format': 'parquet',
+        'on_schema_change': 'fail',
+        'post_hook': ['{{ find_erased_users() }}'],
+    }) }}
+{%- endmacro %}
+
+{#-
+    Post-hook of int_users_seen_daily: the users it holds that auth.users no longer has, kept
+    for this run's forget post-hooks (an empty list lets them skip their search) and for
+    forget_erased_users_seen.
+-#}
+{% macro find_erased_users() -%}
+    {%- set users = ref('stg_auth__users') -%}
+    {%- if execute -%}
+        {%- set erased = run_query(erased_users_seen_query(this, users)).columns[0].values() -%}
+        {%- set erased_ids = [] -%}
+        {%- for user_id in erased -%}
+            {%- do erased_ids.append(user_id | string) -%}
+        {%- endfor -%}
+        {%- do remember_for_this_run('erased users seen', erased_ids) -%}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{#-
+    A query of the users in int_users_seen_daily (relation) that auth.users (users: staging's
+    stg_auth__users) no longer has (dispatched).
+-#}
+{% macro erased_users_seen_query(relation, users) -%}
+    {{ return(adapter.dispatch('erased_users_seen_query', 'chat_telemetry')(relation, users)) }}
+{%- endmacro %}
+
+{#-
+    Postgres: a loose index scan of the user_id index (one probe per distinct user, not one
+    per row of days x users), anti-joined with auth.users.
+-#}
+{% macro default__erased_users_seen_query(relation, users) -%}
+    with recursive present_users as (
+        (select user_id from {{ relation }} order by user_id limit 1)
+        union all
+        select (
+            select seen.user_id
+            from {{ relation }} as seen
+            where seen.user_id > present_users.user_id
+            order by seen.user_id
+            limit 1
+        )
+        from present_users
+        where present_users.user_id is not null
+    )
+
+    select present_users.user_id
+    from present_users
+    where
+        present_users.user_id is not null
+        and not exists (
+            select 1
+            from {{ users }} as auth_users
+            where auth_users.user_id = present_users.user_id
+        )
+{%- endmacro %}
+
+{% macro spark__erased_users_seen_query(relation, users) -%}
+    select distinct seen.user_id
+    from {{ relation }} as seen
+    left anti join {{ users }} as auth_users
+        on seen.user_id = auth_users.user_id
+{%- endmacro %}
+
+{#-
+    Whether int_users_seen_daily was built in this run and found nobody erased: the forget
+    post-hooks then skip their search. False when it was not built in this run (a partial
+    selection): the hooks then search their own table.
+-#}
+{% macro nobody_erased_in_this_run() -%}
+    {%- set erased = recalled_from_this_run('erased users seen') -%}
+    {{ return(erased is not none and erased | length == 0) }}
+{%- endmacro %}
+
+{#-
+    on-run-end: forget in int_users_seen_daily the erased users this run found, once every
+    per-user model succeeded in this run (each forgot them then). After a run where one
+    failed or was not selected they stay, are found again and forgotten by the next complete
+    run: a user dropped here before some table forgot them would never be looked for again.
+    Only the users found by find_erased_users: one erased later in the run was not looked for
+    by every table.
+-#}
+{% macro forget_erased_users_seen(results) -%}
+    {%- set erased = recalled_from_this_run('erased users seen') -%}
+    {%- if not execute or not erased -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set required = ['model.chat_telemetry.int_users_seen_daily'] -%}
+    {%- for node in users_seen_models() -%}
+        {%- do required.append(node.unique_id) -%}
+    {%- endfor -%}
+    {%- set succeeded = [] -%}
+    {%- for result in results if result.status == 'success' -%}
+        {%- do succeeded.append(result.node.unique_id) -%}
+    {%- endfor -%}
+    {%- for unique_id in required if unique_id not in succeeded -%}
+        {{ log(
+            'int_users_seen_daily keeps ' ~ erased | length ~ ' erased user(s) until a run where '
+            ~ unique_id ~ ' also succeeds', info=true
+        ) }}
+        {{ return('') }}
+    {%- endfor -%}
+    {%- set literals = [] -%}
+    {%- for user_id in erased -%}
+        {%- do literals.append("'" ~ user_id ~ "'") -%}
+    {%- endfor -%}
+    {{ log('int_users_seen_daily: forgetting ' ~ erased | length ~ ' erased user(s)', info=true) }}
+    {{ return(forget_users_seen(
+        package_model_relation('int_users_seen_daily'), literals | join(', ')
+    )) }}
+{%- endmacro %}
+
+{#- The relation of one of this package's models, from the graph (on-run-end has no ref()). -#}
+{% macro package_model_relation(name) -%}
+    {%- set node = graph.nodes.get('model.chat_telemetry.' ~ name) -%}
+    {{ return(api.Relation.create(
+        database=node.database, schema=node.schema, identifier=node.alias
+    )) }}
+{%- endmacro %}
+
+{#-
+    Remove the users (SQL literals, comma-separated) from int_users_seen_daily (dispatched):
+    the SQL of the hook on Postgres, run here on Spark (one statement per query).
+-#}
+{% macro forget_users_seen(relation, user_literals) -%}
+    {{ return(adapter.dispatch('forget_users_seen', 'chat_telemetry')(relation, user_literals)) }}
+{%- endmacro %}
+
+{% macro default__forget_users_seen(relation, user_literals) -%}
+    {{ return('delete from ' ~ relation ~ ' where user_id in (' ~ user_literals ~ ')') }}
+{%- endmacro %}
+
+{#-
+    Spark: the days that hold one of the users are overwritten with the users kept (a
+    dynamic partition overwrite may read the partitions it replaces: it writes to a staging
+    folder first), then the days left with those users alone (no kept row overwrote them)
+    are dropped. A run that fails in between leaves them in the table, found again by the
+    next run: nothing is lost but a search.
+-#}
+{% macro spark__forget_users_seen(relation, user_literals) -%}
+    {%- set days = run_query(
+        'select distinct cast(request_date as string) from ' ~ relation
+        ~ ' where user_id in (' ~ user_literals ~ ')'
+    ).columns[0].values() -%}
+    {%- if not days -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set day_literals = [] -%}
+    {%- for day in days -%}
+        {%- do day_literals.append(date_literal(day)) -%}
+    {%- endfor -%}
+    {%- do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') -%}
+    {%- do run_query(
+        'insert overwrite table ' ~ relation ~ ' partition (request_date)'
+        ~ ' select user_id, request_date from ' ~ relation
+        ~ ' where request_date in (' ~ day_literals | join(', ') ~ ')'
+        ~ ' and user_id not in (' ~ user_literals ~ ')'
+    ) -%}
+    {%- set emptied = run_query(
+        'select distinct cast(request_date as string) from ' ~ relation
+        ~ ' where user_id in (' ~ user_literals ~ ')'
+    ).columns[0].values() -%}
+    {%- do drop_day_partitions(relation, emptied) -%}
+    {{ return('') }}
+{%- endmacro %}

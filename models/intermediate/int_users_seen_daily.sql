@@ -1,0 +1,77 @@
+-- One row per request_date and user_id that the per-user models were built from. Finding
+-- erased users reads this small table (days x users) once per run instead of the six
+-- per-user tables: its post-hook compares it with auth.users, and the per-user models look
+-- for rows to forget only when someone left (macros/retention/users_seen.sql).
+--
+-- Built before the per-user models (each of the four that read int_requests_dated depends on
+-- it), over the earliest of their start dates, so every user they write in this run is in
+-- it. A rebuilt day keeps the users it had: a user goes only once every per-user model
+-- forgot them (the on-run-end hook forget_erased_users_seen). Built afresh (first run after
+-- an upgrade, or a full refresh), it also takes the users of the per-user tables already
+-- built, which outlive a purge of the raw rows; it cannot ref() them (they depend on it), so
+-- it finds them in the graph.
+{{ config(**users_seen_config()) }}
+-- its post-hook compares it with auth.users:
+-- depends_on: {{ ref('stg_auth__users') }}
+
+{%- set start_date = users_seen_start_date() if execute and is_incremental() else none -%}
+{#- the users a rebuilt day already had (incremental), or those of the per-user tables (afresh) -#}
+{%- set already_seen = [] -%}
+{%- if execute and is_incremental() -%}
+    {%- do already_seen.append({
+        'relation': this,
+        'filter': days_from_filter(start_date, timestamp_column=none, landed_date_column=none),
+    }) -%}
+{%- elif execute -%}
+    {%- for table in users_seen_tables() if table['relation'] is not none -%}
+        {%- do already_seen.append({'relation': table['relation'], 'filter': '1 = 1'}) -%}
+    {%- endfor -%}
+{%- endif %}
+
+with
+
+requests as (
+    select * from {{ ref('int_requests_dated') }}
+    where {{ days_from_filter(start_date) }}
+),
+
+users_of_requests as (
+    select
+        user_id,
+        request_date
+    from requests
+    where user_id is not null
+),
+
+{%- if already_seen %}
+
+users_already_seen as (
+    {%- for table in already_seen %}
+    select
+        user_id,
+        request_date
+    from {{ table['relation'] }}
+    where user_id is not null and {{ table['filter'] }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+{%- endif %}
+
+users_unioned as (
+    select * from users_of_requests
+    {%- if already_seen %}
+    union all
+    select * from users_already_seen
+    {%- endif %}
+),
+
+users_deduplicated as (
+    select distinct
+        user_id,
+        request_date
+    from users_unioned
+)
+
+select * from users_deduplicated
