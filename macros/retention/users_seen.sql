@@ -26,23 +26,21 @@
 {%- endmacro %}
 
 {#-
-    The per-user tables of request days as they are now, as {'relation', 'partitioned'}, the
-    relation none for one that does not exist yet or that this run rebuilds in full:
-    int_users_seen_daily reads its window from their start dates, and seeds itself from them
-    when built afresh (they outlive a purge of the raw rows).
+    The per-user tables of request days as they are now, as {'relation', 'partitioned',
+    'rebuilt_in_full'}, the relation none for one that does not exist yet:
+    int_users_seen_daily reads its window from their start dates, and seeds itself from every
+    one that exists when built afresh (they outlive a purge of the raw rows; users of a table
+    about to be rebuilt are a harmless surplus).
 -#}
 {% macro users_seen_tables() -%}
     {%- set tables = [] -%}
     {%- for node in users_seen_models('request_date') -%}
-        {%- set relation = adapter.get_relation(
-            database=node.database, schema=node.schema, identifier=node.alias
-        ) -%}
-        {%- if flags.FULL_REFRESH or node.config.full_refresh -%}
-            {%- set relation = none -%}
-        {%- endif -%}
         {%- do tables.append({
-            'relation': relation,
+            'relation': adapter.get_relation(
+                database=node.database, schema=node.schema, identifier=node.alias
+            ),
             'partitioned': 'request_date' in (node.config.partition_by or []),
+            'rebuilt_in_full': flags.FULL_REFRESH or node.config.full_refresh,
         }) -%}
     {%- endfor -%}
     {{ return(tables) }}
@@ -62,7 +60,7 @@
     {%- endif -%}
     {%- set starts = [own] -%}
     {%- for table in users_seen_tables() -%}
-        {%- if table['relation'] is none -%}
+        {%- if table['relation'] is none or table['rebuilt_in_full'] -%}
             {{ return(none) }}
         {%- endif -%}
         {%- set start = table_start_date(table['relation'], 'request_date', table['partitioned']) -%}
