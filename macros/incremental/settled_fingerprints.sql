@@ -7,7 +7,10 @@
     day, never later than today's), fingerprints are anonymous (erasure does not rebuild
     them) and no price enters them. Each run moves the boundary forward by adding the days
     that left the lookback; if it ever moves back (the newest day vanished), the totals are
-    recomputed from the daily rows.
+    recomputed from the daily rows. On Spark, with no row-level update, the totals are one
+    partition per boundary (a generation): a run writes the new generation from the previous
+    one plus the newly settled days (one row per fingerprint and a day or two, not every
+    daily row), then drops the older generations.
 -#}
 
 {#-
@@ -16,6 +19,16 @@
     were built with (none on a full build or an empty table)}, both ISO date strings or none.
 -#}
 {% macro settled_fingerprint_boundary() -%}
+    {{ return(cached_for_this_run(
+        'settled_fingerprint_boundary ' ~ this, compute_settled_fingerprint_boundary, none
+    )) }}
+{%- endmacro %}
+
+{#-
+    settled_fingerprint_boundary, queried (once per run: the model, its pre-hook and, on
+    Spark, its post-hook share it).
+-#}
+{% macro compute_settled_fingerprint_boundary(unused) -%}
     {%- set boundary = {'new': none, 'previous': none} -%}
     {%- set daily = ref('int_sql_fingerprints_aggregated_daily') -%}
     {%- if not execute or load_relation(daily) is none -%}
@@ -70,11 +83,110 @@
 {%- endmacro %}
 
 {#-
-    Spark (Parquet) has no row-level update: the totals are recomputed from the daily rows on
-    each run, a table rewritten as a whole (what fct_sql_fingerprints did before).
+    Spark (Parquet) has no row-level update: one partition of settled_before_date per
+    generation of totals, written by a dynamic overwrite (which may read the partition it
+    replaces: it writes to a staging folder first); the post-hook drops the generations
+    before it, and the pre-hook partitions a table built before generations existed.
 -#}
 {% macro spark__settled_fingerprints_config() -%}
-    {{ return({'materialized': 'table'}) }}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'insert_overwrite',
+        'partition_by': ['settled_before_date'],
+        'file_format': 'parquet',
+        'on_schema_change': 'append_new_columns',
+        'pre_hook': ['{{ partition_settled_fingerprints_by_generation() }}'],
+        'post_hook': ['{{ drop_superseded_settled_fingerprints() }}'],
+    }) }}
+{%- endmacro %}
+
+{#-
+    Which of the recorded totals a run that settles forward starts from (dispatched), as a
+    filter on them: Postgres, those of the fingerprints of the newly settled days (the others
+    stay as recorded: delete+insert on the fingerprint); Spark, every fingerprint of the
+    previous generation (the new generation replaces it whole).
+-#}
+{% macro settled_totals_carried_filter(boundary) -%}
+    {{ return(adapter.dispatch('settled_totals_carried_filter', 'chat_telemetry')(boundary)) }}
+{%- endmacro %}
+
+{% macro default__settled_totals_carried_filter(boundary) -%}
+    {{ return(
+        'sql_fingerprint in (select newly_settled_days.sql_fingerprint from newly_settled_days)'
+    ) }}
+{%- endmacro %}
+
+{% macro spark__settled_totals_carried_filter(boundary) -%}
+    {{ return('settled_before_date = ' ~ date_literal(boundary['previous'])) }}
+{%- endmacro %}
+
+{#-
+    Spark post-hook: drop every generation of totals but the one this run wrote (its
+    boundary, or 1970-01-01 when nothing is settled). A run that fails before leaves two,
+    and the next run starts from the newest (settled_fingerprint_boundary's max()).
+-#}
+{% macro drop_superseded_settled_fingerprints() -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set written = settled_fingerprint_boundary()['new'] or '1970-01-01' -%}
+    {%- set superseded = [] -%}
+    {%- for partition in run_query('show partitions ' ~ this).columns[0].values() -%}
+        {%- set day = partition.split('=', 1)[1] -%}
+        {%- if day != written -%}
+            {%- do superseded.append(day) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do drop_day_partitions(this, superseded, 'settled_before_date') -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{#-
+    Spark pre-hook: a table of totals built before generations existed (one unpartitioned
+    table, rebuilt whole on every run) is rewritten once as one generation, partitioned by
+    settled_before_date, under the same name. dbt's relation cache (`show table extended`,
+    listed at the start of the run) says whether it is partitioned: no query on later runs.
+    A rewrite that failed midway leaves the copy, which the next run drops before copying
+    again, or the table gone, which the next run builds afresh.
+-#}
+{% macro partition_settled_fingerprints_by_generation() -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set existing = adapter.get_relation(
+        database=this.database, schema=this.schema, identifier=this.identifier
+    ) -%}
+    {%- if existing is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set information = existing.information -%}
+    {%- if information is none -%}
+        {%- set information = run_query(
+            "show table extended in " ~ this.schema ~ " like '" ~ this.identifier ~ "'"
+        ).columns[3].values()[0] -%}
+    {%- endif -%}
+    {%- set partition_line = information.split('Partition Columns:', 1)[1].split('\n', 1)[0]
+        if 'Partition Columns:' in information else '' -%}
+    {%- if 'settled_before_date' in partition_line -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set copy = this.incorporate(path={'identifier': this.identifier ~ '__generations'}) -%}
+    {%- set columns = [] -%}
+    {%- for column in adapter.get_columns_in_relation(this) -%}
+        {%- if column.name | lower != 'settled_before_date' -%}
+            {%- do columns.append(column.name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do columns.append('settled_before_date') -%}
+    {%- do run_query('drop table if exists ' ~ copy) -%}
+    {%- do run_query(
+        'create table ' ~ copy ~ ' using parquet partitioned by (settled_before_date) as select '
+        ~ columns | join(', ') ~ ' from ' ~ this
+    ) -%}
+    {%- do run_query('drop table ' ~ this) -%}
+    {%- do run_query('alter table ' ~ copy ~ ' rename to ' ~ this) -%}
+    {{ log(this ~ ': partitioned by settled_before_date (one generation of totals per boundary)', info=true) }}
+    {{ return('') }}
 {%- endmacro %}
 
 {#-

@@ -2,7 +2,8 @@
 -- the settling boundary (settled_before_date), the days no scheduled run rebuilds any more
 -- (macros/incremental/settled_fingerprints.sql). A scheduled run adds only the days that left the
 -- lookback since the last run to the totals it recorded, so fct_sql_fingerprints never
--- re-adds all history; a full build (and every run on Spark) recomputes them.
+-- re-adds all history; a full build recomputes them. On Spark the totals are rewritten whole,
+-- one generation per boundary, from the previous generation and the newly settled days.
 {{ config(**settled_fingerprints_config()) }}
 
 {%- set boundary = settled_fingerprint_boundary() %}
@@ -10,6 +11,7 @@
     {%- set newly_settled_filter = 'request_date >= ' ~ date_literal(boundary['previous'])
         ~ ' and request_date < ' ~ date_literal(boundary['new']) %}
     {%- set previous_totals = this %}
+    {%- set carried_filter = settled_totals_carried_filter(boundary) %}
 {%- else %}
     {%- if boundary['new'] is none %}
         {%- set newly_settled_filter = '1 = 0' %}
@@ -18,6 +20,7 @@
     {%- endif %}
     {#- recomputed: no recorded totals to add to (same columns, no rows) #}
     {%- set previous_totals = 'newly_settled_days' %}
+    {%- set carried_filter = '1 = 0' %}
 {%- endif %}
 
 with
@@ -33,9 +36,7 @@ newly_settled_days as (
 
 previously_settled as (
     select * from {{ previous_totals }}
-    where
-        {{ 'false and' if previous_totals == 'newly_settled_days' else '' }}
-        sql_fingerprint in (select newly_settled_days.sql_fingerprint from newly_settled_days)
+    where {{ carried_filter }}
 ),
 
 added_up as (
