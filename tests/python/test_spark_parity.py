@@ -227,6 +227,12 @@ def spark_days(spark, mart: str) -> set[date]:
     return {row[0] for row in rows}
 
 
+def partition_columns(spark, table: str) -> list[str]:
+    """The partition columns of a Spark table (schema.name)."""
+    schema, name = table.split(".")
+    return [c.name for c in spark.catalog.listColumns(name, schema) if c.isPartition]
+
+
 def users_seen(spark) -> set[str]:
     """The users of int_users_seen_daily (Spark's record of who the per-user models hold)."""
     rows = spark.sql(f"select distinct user_id from {INTERNAL_SCHEMA}.int_users_seen_daily")
@@ -308,6 +314,13 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
         f"{MARTS_SCHEMA}.fct_daily_user_usage where request_date = date '{days[-1]}'"
     )
     assert spark.table(scratch).count() > 0
+    # An installation built before the settled fingerprint totals had generations: one
+    # unpartitioned table, which the next run partitions under the same name.
+    settled = f"{INTERNAL_SCHEMA}.int_sql_fingerprints_settled"
+    spark.sql(f"create table {settled}_old using parquet as select * from {settled}")
+    spark.sql(f"drop table {settled}")
+    spark.sql(f"alter table {settled}_old rename to {settled}")
+    assert partition_columns(spark, settled) == []
     build_postgres(parity_db, project, "--vars", variables)
     # A run of one per-user model (and the users seen it depends on) forgets the erased user
     # in that model; the others did not run, so the users seen keep them for the next run.
@@ -326,6 +339,9 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     assert str(erased) in users_seen(spark)
     land_and_build(spark, parity_db, project, "--vars", variables)
     assert str(erased) not in users_seen(spark)
+    assert partition_columns(spark, settled) == ["settled_before_date"]
+    generations = spark.sql(f"select distinct settled_before_date from {settled}").collect()
+    assert len(generations) == 1, "the older generations of settled totals were dropped"
     assert users_seen(spark) >= {
         str(row["user_id"]) for row in rows + late if row["user_id"] != erased
     }
