@@ -54,16 +54,36 @@
 
 {#-
     Pre-hook of int_sql_fingerprints_settled: when the boundary moved back, empty the totals
-    before they are recomputed (delete+insert alone would keep fingerprints that have no
-    settled day any more). Runs in the model's transaction.
+    before they are recomputed (dispatched). Postgres: delete+insert alone would keep
+    fingerprints that have no settled day any more; runs in the model's transaction.
 -#}
 {% macro clear_settled_fingerprints_moving_back() -%}
+    {{ return(adapter.dispatch('clear_settled_fingerprints_moving_back', 'chat_telemetry')()) }}
+{%- endmacro %}
+
+{% macro default__clear_settled_fingerprints_moving_back() -%}
     {%- if execute and is_incremental() -%}
         {%- set boundary = settled_fingerprint_boundary() -%}
         {%- if not settles_forward(boundary) -%}
-            delete from {{ this }}
+            {{ return('delete from ' ~ this) }}
         {%- endif -%}
     {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{#-
+    Spark: drop every generation before the recomputed one is written, so that a later
+    generation left by a failed run can never be taken for the previous one (its totals
+    include days the boundary has moved back over).
+-#}
+{% macro spark__clear_settled_fingerprints_moving_back() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set boundary = settled_fingerprint_boundary() -%}
+        {%- if not settles_forward(boundary) -%}
+            {%- do drop_settled_generations(none) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return('') }}
 {%- endmacro %}
 
 {#- The settled totals' materialisation: incremental on Postgres, a table on Spark. -#}
@@ -95,7 +115,10 @@
         'partition_by': ['settled_before_date'],
         'file_format': 'parquet',
         'on_schema_change': 'append_new_columns',
-        'pre_hook': ['{{ partition_settled_fingerprints_by_generation() }}'],
+        'pre_hook': [
+            '{{ partition_settled_fingerprints_by_generation() }}',
+            '{{ clear_settled_fingerprints_moving_back() }}',
+        ],
         'post_hook': ['{{ drop_superseded_settled_fingerprints() }}'],
     }) }}
 {%- endmacro %}
@@ -116,7 +139,15 @@
     ) }}
 {%- endmacro %}
 
+{#-
+    Spark: on a run whose boundary did not move (every run of the day after the first), no
+    row: the dynamic overwrite then touches no partition, rather than rewriting the only
+    generation from itself.
+-#}
 {% macro spark__settled_totals_carried_filter(boundary) -%}
+    {%- if boundary['new'] == boundary['previous'] -%}
+        {{ return('1 = 0') }}
+    {%- endif -%}
     {{ return('settled_before_date = ' ~ date_literal(boundary['previous'])) }}
 {%- endmacro %}
 
@@ -126,19 +157,41 @@
     and the next run starts from the newest (settled_fingerprint_boundary's max()).
 -#}
 {% macro drop_superseded_settled_fingerprints() -%}
-    {%- if not execute -%}
-        {{ return('') }}
+    {%- if execute -%}
+        {%- do drop_settled_generations(settled_fingerprint_boundary()['new'] or '1970-01-01') -%}
     {%- endif -%}
-    {%- set written = settled_fingerprint_boundary()['new'] or '1970-01-01' -%}
-    {%- set superseded = [] -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{#-
+    fct_sql_fingerprints' filter on the settled totals (dispatched): every row on Postgres
+    (untouched fingerprints keep older settled_before_date stamps); on Spark the newest
+    generation only, so that the generation a failed run left beside it is never added twice.
+-#}
+{% macro newest_settled_generation_filter(relation) -%}
+    {{ return(adapter.dispatch('newest_settled_generation_filter', 'chat_telemetry')(relation)) }}
+{%- endmacro %}
+
+{% macro default__newest_settled_generation_filter(relation) -%}
+    {{ return('1 = 1') }}
+{%- endmacro %}
+
+{% macro spark__newest_settled_generation_filter(relation) -%}
+    {{ return(
+        'settled_before_date = (select max(settled_before_date) from ' ~ relation ~ ')'
+    ) }}
+{%- endmacro %}
+
+{#- Spark: drop the generations of settled totals (partitions) but `kept` (none: all). -#}
+{% macro drop_settled_generations(kept) -%}
+    {%- set dropped = [] -%}
     {%- for partition in run_query('show partitions ' ~ this).columns[0].values() -%}
         {%- set day = partition.split('=', 1)[1] -%}
-        {%- if day != written -%}
-            {%- do superseded.append(day) -%}
+        {%- if day != kept -%}
+            {%- do dropped.append(day) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- do drop_day_partitions(this, superseded, 'settled_before_date') -%}
-    {{ return('') }}
+    {%- do drop_day_partitions(this, dropped, 'settled_before_date') -%}
 {%- endmacro %}
 
 {#-
@@ -146,12 +199,18 @@
     table, rebuilt whole on every run) is rewritten once as one generation, partitioned by
     settled_before_date, under the same name. dbt's relation cache (`show table extended`,
     listed at the start of the run) says whether it is partitioned: no query on later runs.
-    A rewrite that failed midway leaves the copy, which the next run drops before copying
-    again, or the table gone, which the next run builds afresh.
+    A rewrite that failed midway leaves the copy, which the next run drops (and copies
+    again, or builds the table afresh when it was dropped already).
 -#}
 {% macro partition_settled_fingerprints_by_generation() -%}
     {%- if not execute -%}
         {{ return('') }}
+    {%- endif -%}
+    {%- set copy = this.incorporate(path={'identifier': this.identifier ~ '__generations'}) -%}
+    {%- if adapter.get_relation(
+        database=copy.database, schema=copy.schema, identifier=copy.identifier
+    ) is not none -%}
+        {%- do run_query('drop table ' ~ copy) -%}
     {%- endif -%}
     {%- set existing = adapter.get_relation(
         database=this.database, schema=this.schema, identifier=this.identifier
@@ -170,7 +229,6 @@
     {%- if 'settled_before_date' in partition_line -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set copy = this.incorporate(path={'identifier': this.identifier ~ '__generations'}) -%}
     {%- set columns = [] -%}
     {%- for column in adapter.get_columns_in_relation(this) -%}
         {%- if column.name | lower != 'settled_before_date' -%}
@@ -178,7 +236,6 @@
         {%- endif -%}
     {%- endfor -%}
     {%- do columns.append('settled_before_date') -%}
-    {%- do run_query('drop table if exists ' ~ copy) -%}
     {%- do run_query(
         'create table ' ~ copy ~ ' using parquet partitioned by (settled_before_date) as select '
         ~ columns | join(', ') ~ ' from ' ~ this

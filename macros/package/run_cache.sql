@@ -23,8 +23,9 @@
 {%- endmacro %}
 
 {#-
-    What a pre-hook found, for the post-hook of the same model in the same invocation
-    (recalled_from_this_run gives none when the pre-hook did not run).
+    What a hook found, for a later hook in the same invocation: a pre-hook for the post-hook
+    of the same model, int_users_seen_daily's post-hook for the per-user models' hooks and
+    the on-run-end hook (recalled_from_this_run gives none when the first hook did not run).
 -#}
 {% macro remember_for_this_run(key, value) -%}
     {%- do this_run_cache().update({key: value}) -%}

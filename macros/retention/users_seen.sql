@@ -26,20 +26,23 @@
 {%- endmacro %}
 
 {#-
-    The per-user tables of request days as they are now, as {'relation', 'partitioned',
-    'rebuilt_in_full'}, the relation none for one that does not exist yet:
-    int_users_seen_daily reads its window from their start dates, and seeds itself from every
-    one that exists when built afresh (they outlive a purge of the raw rows; users of a table
-    about to be rebuilt are a harmless surplus).
+    The per-user tables as they are now, as {'relation' (none for one that does not exist
+    yet), 'day_column' (request_date, or first_request_date for fct_conversations),
+    'partitioned', 'rebuilt_in_full'}: int_users_seen_daily reads its window from the start
+    dates of those of request days, and seeds itself from every one that exists when built
+    afresh (they outlive a purge of the raw rows; users of a table about to be rebuilt are a
+    harmless surplus).
 -#}
 {% macro users_seen_tables() -%}
     {%- set tables = [] -%}
-    {%- for node in users_seen_models('request_date') -%}
+    {%- for node in users_seen_models() -%}
+        {%- set day_column = node.config.meta.get('chat_telemetry_forgets_erased_users') -%}
         {%- do tables.append({
             'relation': adapter.get_relation(
                 database=node.database, schema=node.schema, identifier=node.alias
             ),
-            'partitioned': 'request_date' in (node.config.partition_by or []),
+            'day_column': day_column,
+            'partitioned': day_column in (node.config.partition_by or []),
             'rebuilt_in_full': flags.FULL_REFRESH or node.config.full_refresh,
         }) -%}
     {%- endfor -%}
@@ -47,29 +50,44 @@
 {%- endmacro %}
 
 {#-
-    The first request_date int_users_seen_daily rebuilds (ISO string; none: every day): the
-    earliest of its own start date and of the per-user tables' start dates, so that every
-    day any of them rebuilds in this run is read (a table that fell behind after failed runs
-    rebuilds more days). Their start dates are cached under their own keys (table_start_date):
-    each model reuses the answer, so this costs no query of its own.
+    What int_users_seen_daily reads on an incremental run, as {'start_date': the first
+    request_date it rebuilds (ISO string; none: every day), 'written_without_it': the
+    per-user tables written since its last run by runs that did not build it}.
+
+    start_date: the earliest of its own start date and the start dates of the per-user
+    tables of request days, so that every day any of them rebuilds in this run is read (a
+    table that fell behind after failed runs rebuilds more days). Their start dates are
+    cached under their own keys (table_start_date): each model reuses the answer, so this
+    costs no query of its own.
+
+    written_without_it: a table whose start date is later than the record's own was written
+    by runs that did not build the record (a --select of a few models): the users it got on
+    the days since (from the record's own start date) are read from the table itself, since
+    their raw rows may be gone by now (an erasure deletes them by cascade). On the usual run
+    the start dates are equal and nothing more is read.
 -#}
-{% macro users_seen_start_date() -%}
+{% macro users_seen_window() -%}
+    {%- set window = {'start_date': none, 'written_without_it': []} -%}
     {%- set own = incremental_start_date() -%}
     {%- if own is none -%}
-        {{ return(none) }}
+        {{ return(window) }}
     {%- endif -%}
     {%- set starts = [own] -%}
-    {%- for table in users_seen_tables() -%}
+    {%- for table in users_seen_tables() if table['day_column'] == 'request_date' -%}
         {%- if table['relation'] is none or table['rebuilt_in_full'] -%}
-            {{ return(none) }}
+            {{ return(window) }}
         {%- endif -%}
         {%- set start = table_start_date(table['relation'], 'request_date', table['partitioned']) -%}
         {%- if start is none -%}
-            {{ return(none) }}
+            {{ return(window) }}
         {%- endif -%}
         {%- do starts.append(start) -%}
+        {%- if start > own -%}
+            {%- do window['written_without_it'].append(table['relation']) -%}
+        {%- endif -%}
     {%- endfor -%}
-    {{ return(starts | min) }}
+    {%- do window.update({'start_date': starts | min}) -%}
+    {{ return(window) }}
 {%- endmacro %}
 
 {#- int_users_seen_daily's materialisation (dispatched). -#}
@@ -212,14 +230,6 @@
     {{ log('int_users_seen_daily: forgetting ' ~ erased | length ~ ' erased user(s)', info=true) }}
     {{ return(forget_users_seen(
         package_model_relation('int_users_seen_daily'), literals | join(', ')
-    )) }}
-{%- endmacro %}
-
-{#- The relation of one of this package's models, from the graph (on-run-end has no ref()). -#}
-{% macro package_model_relation(name) -%}
-    {%- set node = graph.nodes.get('model.chat_telemetry.' ~ name) -%}
-    {{ return(api.Relation.create(
-        database=node.database, schema=node.schema, identifier=node.alias
     )) }}
 {%- endmacro %}
 

@@ -5,6 +5,7 @@ with
 
 settled_fingerprints as (
     select * from {{ ref('int_sql_fingerprints_settled') }}
+    where {{ newest_settled_generation_filter(ref('int_sql_fingerprints_settled')) }}
 ),
 
 daily_fingerprints as (

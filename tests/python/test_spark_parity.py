@@ -229,8 +229,7 @@ def spark_days(spark, mart: str) -> set[date]:
 
 def partition_columns(spark, table: str) -> list[str]:
     """The partition columns of a Spark table (schema.name)."""
-    schema, name = table.split(".")
-    return [c.name for c in spark.catalog.listColumns(name, schema) if c.isPartition]
+    return [column.name for column in spark.catalog.listColumns(table) if column.isPartition]
 
 
 def users_seen(spark) -> set[str]:
