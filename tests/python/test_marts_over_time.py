@@ -273,6 +273,34 @@ def test_an_erased_user_leaves_every_per_user_mart_and_every_rebuilt_day(fresh_d
     assert all(key[1] != gone for key in read_mart(fresh_db, "fct_daily_user_usage"))
 
 
+def test_a_user_a_run_without_the_record_wrote_is_found_when_erased(fresh_db):
+    """A --select of a per-user model without int_users_seen_daily writes a new user; the
+    user is erased (raw rows gone by cascade) on a day that model no longer rebuilds. The next
+    complete run must still find them: the record reads what that model wrote, not only the
+    raw rows."""
+    zone = "UTC"
+    rng = random.Random(303)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(4)]
+    newcomer = uuid.UUID(int=rng.getrandbits(128), version=4)
+    days = last_days(10)
+    variables = dbt_vars(zone, today_in(zone))
+    # History up to three days ago: the record's newest day, so its own start is D-5.
+    insert(fresh_db, rows_until_now(rng, users, days[:-3], per_day=20))
+    build_models(fresh_db, "--full-refresh", "--vars", variables)
+    # The newcomer on D-3 and today, written by a run of one per-user model only: its newest
+    # day becomes today, so its next run rebuilds from D-2 and no longer touches D-3.
+    insert(fresh_db, rows_until_now(rng, [newcomer], [days[-4], days[-1]], per_day=5))
+    build_models(fresh_db, "--vars", variables, "--select", "int_requests_retained")
+    assert rows_of_user(fresh_db, "int_requests_retained", newcomer) > 0
+    assert newcomer not in users_seen(fresh_db)
+
+    with connect(fresh_db) as connection:
+        connection.execute("delete from auth.users where id = %s", (newcomer,))
+    build_models(fresh_db, "--vars", variables)
+    assert rows_of_user(fresh_db, "int_requests_retained", newcomer) == 0
+    assert newcomer not in users_seen(fresh_db)
+
+
 def users_seen(db) -> set[uuid.UUID]:
     """The users of int_users_seen_daily (the record of who the per-user models hold)."""
     with connect(db) as connection:
