@@ -11,10 +11,11 @@
 {%- endmacro %}
 
 {#-
-    Postgres: finding who left must not read every row of history on every run. Who left is
-    known first from int_users_seen_daily (macros/retention/users_seen.sql), built before
-    every per-user model in the run: when nobody did, as on most runs, nothing is read here.
-    Otherwise (or when that model was not built in this run) the users present are listed
+    Postgres: finding who left must not read every row of history on every run. When
+    int_users_seen_daily (macros/retention/users_seen.sql), built alongside the per-user
+    models, has already found that nobody left, as on most runs, nothing is read here.
+    Otherwise (or when it has not finished, or was not built in this run: waiting for it
+    would put it on the run's critical path) the users present are listed
     by a loose index scan of an index on user_id (one index probe per distinct user,
     recursive CTE), anti-joined with auth.users, and only the rows of the users found are
     deleted, through the same index. The hook creates the index the first
@@ -82,7 +83,7 @@
 
 {#-
     Spark has no DELETE on Parquet. Who left is known first from int_users_seen_daily
-    (macros/retention/users_seen.sql), built before every per-user model in the run: when
+    (macros/retention/users_seen.sql), built before the per-user models on Spark: when
     nobody did, as on most runs, nothing is read here. Otherwise (or when that model was not
     built in this run) the days (partitions of partition_column: request_date, or
     first_request_date for fct_conversations) that hold a forgotten user are found by a scan

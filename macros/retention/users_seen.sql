@@ -188,7 +188,8 @@
 {#-
     Whether int_users_seen_daily was built in this run and found nobody erased: the forget
     post-hooks then skip their search. False when it was not built in this run (a partial
-    selection): the hooks then search their own table.
+    selection) or, on Postgres, where it is built alongside, has not finished yet: the hooks
+    then search their own table.
 -#}
 {% macro nobody_erased_in_this_run() -%}
     {%- set erased = recalled_from_this_run('erased users seen') -%}

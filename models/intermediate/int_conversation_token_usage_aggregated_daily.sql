@@ -8,8 +8,11 @@
 {{ config(**daily_incremental_config(
     indexed=true, forget_erased_users=true, extra_indexes=['conversation_id']
 )) }}
--- who was erased is known before this model's forget post-hook runs:
+{#- Spark: who was erased is known before this model's forget post-hook runs (Postgres
+    builds the record alongside: its own search is an index probe per user) -#}
+{%- if target.type == 'spark' %}
 -- depends_on: {{ ref('int_users_seen_daily') }}
+{%- endif %}
 
 {{ token_usage_sums(
     ref('int_requests_dated'), ['user_id', 'conversation_id'], 'conversation_id is not null'

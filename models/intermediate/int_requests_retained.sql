@@ -4,8 +4,11 @@
 -- history. No cost: costs are priced at read time from token sums. Users missing from
 -- auth.users are forgotten on every day, as in the token sums the mart's costs come from.
 {{ config(**daily_incremental_config(indexed=true, forget_erased_users=true)) }}
--- who was erased is known before this model's forget post-hook runs:
+{#- Spark: who was erased is known before this model's forget post-hook runs (Postgres
+    builds the record alongside: its own search is an index probe per user) -#}
+{%- if target.type == 'spark' %}
 -- depends_on: {{ ref('int_users_seen_daily') }}
+{%- endif %}
 
 with
 

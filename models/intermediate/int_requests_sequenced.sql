@@ -12,8 +12,11 @@
 {{ config(**daily_incremental_config(
     indexed=true, forget_erased_users=true, extra_indexes=['conversation_id']
 )) }}
--- who was erased is known before this model's forget post-hook runs:
+{#- Spark: who was erased is known before this model's forget post-hook runs (Postgres
+    builds the record alongside: its own search is an index probe per user) -#}
+{%- if target.type == 'spark' %}
 -- depends_on: {{ ref('int_users_seen_daily') }}
+{%- endif %}
 
 {%- set reask_window_minutes = telemetry_var('reask_window_minutes') %}
 

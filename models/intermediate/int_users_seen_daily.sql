@@ -3,9 +3,11 @@
 -- per-user tables: its post-hook compares it with auth.users, and the per-user models look
 -- for rows to forget only when someone left (macros/retention/users_seen.sql).
 --
--- Built before the per-user models (each of the four that read int_requests_dated depends on
--- it), over the earliest of their start dates, so the users they write in this run are in
--- it (rows that land during the run are recorded by the next one, within the lookback);
+-- Over the earliest of the per-user tables' start dates, so the users they write in this run
+-- are in it (rows that land during the run are recorded by the next one, within the
+-- lookback). On Spark it is built before them (the four that read int_requests_dated depend
+-- on it); on Postgres alongside, and a model whose hook runs before it finished searches its
+-- own table through its user_id index, as before;
 -- a table written by runs that did not build it is read for the days since
 -- (users_seen_window). A rebuilt day keeps the users it had: a user goes only once every
 -- per-user model forgot them (the on-run-end hook forget_erased_users_seen). Built afresh
