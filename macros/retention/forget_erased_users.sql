@@ -39,30 +39,8 @@
     {%- set log_table = forgotten_days_relation(this) -%}
     create table if not exists {{ log_table }} (request_date date not null);
     {% endif -%}
-    with recursive present_users as (
-        (select user_id from {{ this }} order by user_id limit 1)
-        union all
-        select (
-            select kept.user_id
-            from {{ this }} as kept
-            where kept.user_id > present_users.user_id
-            order by kept.user_id
-            limit 1
-        )
-        from present_users
-        where present_users.user_id is not null
-    ),
-
-    erased_users as (
-        select present_users.user_id
-        from present_users
-        where
-            present_users.user_id is not null
-            and not exists (
-                select 1
-                from {{ ref('stg_auth__users') }} as users
-                where users.user_id = present_users.user_id
-            )
+    with erased_users as (
+        {{ erased_users_in(this, ref('stg_auth__users')) }}
     )
     {%- if log_forgotten_days %},
 

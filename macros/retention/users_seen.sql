@@ -130,7 +130,7 @@
 {% macro find_erased_users() -%}
     {%- set users = ref('stg_auth__users') -%}
     {%- if execute -%}
-        {%- set erased = run_query(erased_users_seen_query(this, users)).columns[0].values() -%}
+        {%- set erased = run_query(erased_users_in(this, users)).columns[0].values() -%}
         {%- set erased_ids = [] -%}
         {%- for user_id in erased -%}
             {%- do erased_ids.append(user_id | string) -%}
@@ -141,18 +141,19 @@
 {%- endmacro %}
 
 {#-
-    A query of the users in int_users_seen_daily (relation) that auth.users (users: staging's
-    stg_auth__users) no longer has (dispatched).
+    A query of the users in a table with a user_id (int_users_seen_daily, or a per-user
+    table searched by its forget hook) that auth.users (users: staging's stg_auth__users) no
+    longer has (dispatched).
 -#}
-{% macro erased_users_seen_query(relation, users) -%}
-    {{ return(adapter.dispatch('erased_users_seen_query', 'chat_telemetry')(relation, users)) }}
+{% macro erased_users_in(relation, users) -%}
+    {{ return(adapter.dispatch('erased_users_in', 'chat_telemetry')(relation, users)) }}
 {%- endmacro %}
 
 {#-
     Postgres: a loose index scan of the user_id index (one probe per distinct user, not one
-    per row of days x users), anti-joined with auth.users.
+    per row), anti-joined with auth.users.
 -#}
-{% macro default__erased_users_seen_query(relation, users) -%}
+{% macro default__erased_users_in(relation, users) -%}
     with recursive present_users as (
         (select user_id from {{ relation }} order by user_id limit 1)
         union all
@@ -178,7 +179,7 @@
         )
 {%- endmacro %}
 
-{% macro spark__erased_users_seen_query(relation, users) -%}
+{% macro spark__erased_users_in(relation, users) -%}
     select distinct seen.user_id
     from {{ relation }} as seen
     left anti join {{ users }} as auth_users
