@@ -130,13 +130,7 @@
     {%- if not partitioned -%}
         {{ return({'known': false, 'day': none}) }}
     {%- endif -%}
-    {%- set days = [] -%}
-    {%- for partition in run_query('show partitions ' ~ relation).columns[0].values() -%}
-        {%- set value = partition.split('=', 1)[1] -%}
-        {%- if partition.split('=', 1)[0] == date_column and value != '__HIVE_DEFAULT_PARTITION__' -%}
-            {%- do days.append(value) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set days = listed_partition_values(relation, date_column) -%}
     {{ return({'known': true, 'day': days | max if days else none}) }}
 {%- endmacro %}
 

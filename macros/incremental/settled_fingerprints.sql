@@ -184,13 +184,8 @@
 
 {#- Spark: drop the generations of settled totals (partitions) but `kept` (none: all). -#}
 {% macro drop_settled_generations(kept) -%}
-    {%- set dropped = [] -%}
-    {%- for partition in run_query('show partitions ' ~ this).columns[0].values() -%}
-        {%- set day = partition.split('=', 1)[1] -%}
-        {%- if day != kept -%}
-            {%- do dropped.append(day) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set dropped = listed_partition_values(this, 'settled_before_date') | reject('equalto', kept)
+        | list -%}
     {%- do drop_day_partitions(this, dropped, 'settled_before_date') -%}
 {%- endmacro %}
 

@@ -15,11 +15,10 @@
     int_users_seen_daily (macros/retention/users_seen.sql), built alongside the per-user
     models, has already found that nobody left, as on most runs, nothing is read here.
     Otherwise (or when it has not finished, or was not built in this run: waiting for it
-    would put it on the run's critical path) the users present are listed
-    by a loose index scan of an index on user_id (one index probe per distinct user,
-    recursive CTE), anti-joined with auth.users, and only the rows of the users found are
-    deleted, through the same index. The hook creates the index the first
-    time (an existing table built before it had none).
+    would put it on the run's critical path) the users present are listed by a loose index
+    scan of an index on user_id (erased_users_in: one index probe per distinct user), and
+    only the rows of the users found are deleted, through the same index. The hook creates
+    the index the first time (an existing table built before it had none).
 -#}
 {% macro default__forget_erased_users(log_forgotten_days, partition_column='request_date') -%}
     {%- if nobody_erased_in_this_run() -%}
@@ -66,9 +65,10 @@
     built in this run) the days (partitions of partition_column: request_date, or
     first_request_date for fct_conversations) that hold a forgotten user are found by a scan
     of the table and rewritten without that user's rows by a dynamic partition overwrite
-    from a scratch table of the rows kept, and a day left with no row is dropped. The scratch table is dropped last: one left by a run that failed
-    midway still holds the kept rows of its days, and the next run finishes that rewrite in
-    a pre-hook (finish_interrupted_erasure), before the model writes its days.
+    from a scratch table of the rows kept, and a day left with no row is dropped. The
+    scratch table is dropped last: one left by a run that failed midway still holds the kept
+    rows of its days, and the next run finishes that rewrite in a pre-hook
+    (finish_interrupted_erasure), before the model writes its days.
 -#}
 {% macro spark__forget_erased_users(log_forgotten_days, partition_column='request_date') -%}
     {%- set users = ref('stg_auth__users') -%}

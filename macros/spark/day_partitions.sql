@@ -7,6 +7,21 @@
 {%- endmacro %}
 
 {#-
+    Spark: the values of a table's partition column, from the metastore's list of partitions
+    (`show partitions`, no Spark job); a NULL partition (__HIVE_DEFAULT_PARTITION__) is left out.
+-#}
+{% macro listed_partition_values(relation, partition_column) -%}
+    {%- set values = [] -%}
+    {%- for partition in run_query('show partitions ' ~ relation).columns[0].values() -%}
+        {%- set column, value = partition.split('=', 1) -%}
+        {%- if column == partition_column and value != '__HIVE_DEFAULT_PARTITION__' -%}
+            {%- do values.append(value) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(values) }}
+{%- endmacro %}
+
+{#-
     Spark: drop whole partitions (a day with no row left must not stay); partition_column:
     request_date, or first_request_date for fct_conversations.
 -#}

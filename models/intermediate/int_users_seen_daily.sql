@@ -7,13 +7,12 @@
 -- are in it (rows that land during the run are recorded by the next one, within the
 -- lookback). On Spark it is built before them (the four that read int_requests_dated depend
 -- on it); on Postgres alongside, and a model whose hook runs before it finished searches its
--- own table through its user_id index, as before;
--- a table written by runs that did not build it is read for the days since
--- (users_seen_window). A rebuilt day keeps the users it had: a user goes only once every
--- per-user model forgot them (the on-run-end hook forget_erased_users_seen). Built afresh
--- (first run after an upgrade, or a full refresh), it also takes the users of the per-user
--- tables already built, which outlive a purge of the raw rows; it cannot ref() them (they
--- depend on it), so it finds them in the graph.
+-- own table through its user_id index, as before. A table written by runs that did not
+-- build it is read for the days since (users_seen_window). A rebuilt day keeps the users
+-- it had: a user goes only once every per-user model forgot them (the on-run-end hook
+-- forget_erased_users_seen). Built afresh (first run after an upgrade, or a full refresh),
+-- it also takes the users of the per-user tables already built, which outlive a purge of
+-- the raw rows; it cannot ref() them (they depend on it), so it finds them in the graph.
 {{ config(**users_seen_config()) }}
 -- its post-hook compares it with auth.users:
 -- depends_on: {{ ref('stg_auth__users') }}
