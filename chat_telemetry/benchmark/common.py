@@ -139,9 +139,12 @@ def timed_dbt(
     return seconds, float(elapsed)
 
 
-def model_seconds(project: Path = database.PROJECT_ROOT) -> dict[str, float]:
-    """Seconds per model (hooks included) of the last `timed_dbt` call, slowest first."""
-    results = json.loads((project / TARGET_FOLDER / "run_results.json").read_text())
+def model_seconds(
+    project: Path = database.PROJECT_ROOT, target_folder: Path = TARGET_FOLDER
+) -> dict[str, float]:
+    """Seconds per model (hooks included) of the last dbt call that wrote `target_folder`
+    (`timed_dbt`'s by default), slowest first."""
+    results = json.loads((project / target_folder / "run_results.json").read_text())
     times = {
         entry["unique_id"].rsplit(".", 1)[-1]: round(float(entry["execution_time"]), 3)
         for entry in results["results"]
