@@ -25,8 +25,8 @@
     The per-user token sums of `token_sums_relation` (rows of int_token_usage_aggregated_daily)
     added up over users: one row per request_date, pricing_date and token_sum_key_columns. A
     cost is linear in token sums that share a price, so pricing these rows gives exactly the
-    sum of the per-user costs, on a tenth to a fortieth of the rows (fct_model_comparison and
-    int_alert_unpriced_models read a 30-day window of them).
+    sum of the per-user costs, on a tenth to a fortieth of the rows (fct_model_comparison
+    reads a 30-day window of them).
 -#}
 {% macro token_sums_over_users(token_sums_relation) -%}
     select

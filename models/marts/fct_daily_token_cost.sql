@@ -37,6 +37,10 @@ step_usage as (
             else token_usage.is_response_cost_known
         end as is_cost_known,
         case
+            when model_steps.step = 'sql' then token_usage.sql_priced_as_model is not null
+            else token_usage.response_priced_as_model is not null
+        end as has_price,
+        case
             when model_steps.step = 'sql' then token_usage.sql_service_tier
             else token_usage.response_service_tier
         end as service_tier,
@@ -132,7 +136,9 @@ aggregated as (
             as {{ type_usd() }}
         ) as total_cost_usd,
         cast(sum(case when is_cost_known then 0 else requests end) as {{ dbt.type_bigint() }})
-            as unpriced_requests
+            as unpriced_requests,
+        cast(sum(case when has_price then 0 else requests end) as {{ dbt.type_bigint() }})
+            as unpriced_model_requests
     from step_usage
     group by request_date, step, model
 )

@@ -132,6 +132,7 @@ class Step:
     is_long_context: bool
     # uncached input, cached input, cache-write input, output
     costs: tuple[Decimal, Decimal, Decimal, Decimal] | None
+    has_price: bool  # a seed row in force for the model and tier that UTC day
 
 
 def model_family(model: str) -> str:
@@ -210,6 +211,7 @@ class Reference:
                         tier,
                         is_long,
                         costs,
+                        price is not None,
                     )
                 )
         return result
@@ -244,6 +246,7 @@ class Reference:
                 "output_cost_usd": parts[3],
                 "total_cost_usd": sum(sum(c) for c in priced) if priced else None,
                 "unpriced_requests": sum(1 for s in steps if s.costs is None),
+                "unpriced_model_requests": sum(1 for s in steps if not s.has_price),
             }
         return result
 

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -434,6 +435,51 @@ def test_upgrading_to_billing_modes_after_a_purge_keeps_every_cost(fresh_db):
     costs = read_mart(fresh_db, "fct_daily_token_cost")
     purged_day = min(row["created_at"] for row in rows).date()
     assert any(key[0] == purged_day and row["total_cost_usd"] for key, row in costs.items())
+
+
+def test_a_cost_mart_built_before_its_newest_column_reprices_every_day_once(fresh_db):
+    """fct_daily_token_cost as a version before unpriced_model_requests left it, raw rows of
+    the oldest days purged: the plain build adds the column to every day (purged ones too,
+    from the retained token sums), and the unpriced_model alert, which now reads it, counts
+    the steps with no price in force exactly as the reference does."""
+    zone = "UTC"
+    rng = random.Random(1206)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(5)]
+    rows = rows_until_now(rng, users, last_days(20), per_day=20)
+    insert(fresh_db, rows)
+    as_of = today_in(zone)
+    variables = dbt_vars(zone, as_of)
+    build_models(fresh_db, "--full-refresh", "--vars", variables)
+    done = purge_command(fresh_db, "--older-than-days", "12")
+    assert done.returncode == 0, done.stderr
+    with connect(fresh_db) as connection:
+        # cascade: the alert views that read the mart go too, as dbt's own drop would take them
+        connection.execute(
+            "alter table analytics.fct_daily_token_cost drop column unpriced_model_requests cascade"
+        )
+    upgraded = run_dbt(fresh_db, "build", "--vars", variables)
+    assert "built before column(s) unpriced_model_requests existed" in upgraded.stdout
+    reference = Reference(rows, zone, as_of)
+    assert_marts_match(fresh_db, reference, only=COST_MARTS)
+
+    unpriced_steps: Counter[tuple[date, str]] = Counter(
+        (reference.local_day(step.request["created_at"]), step.model)
+        for step in reference.steps()
+        if not step.has_price
+    )
+    expected = {
+        key: count
+        for key, count in unpriced_steps.items()
+        if as_of - timedelta(days=30) <= key[0] < as_of
+    }
+    purged_day = min(row["created_at"] for row in rows).date()
+    assert any(day == purged_day for day, _ in expected), "the purged days hold unpriced steps"
+    with connect(fresh_db) as connection:
+        alerts = connection.execute(
+            "select alert_date, subject, observed from analytics.rpt_alerts"
+            " where rule = 'unpriced_model'"
+        ).fetchall()
+    assert {(day, model): int(observed) for day, model, observed in alerts} == expected
 
 
 def test_changing_the_reporting_time_zone_fails_clearly_then_rebuilds_every_day(fresh_db):
