@@ -50,10 +50,10 @@ def timed(action: Any, *arguments: Any, **options: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
-def run(rows: int, days: int, seed: int) -> dict[str, Any]:
+def run(rows: int, days: int, seed: int, database_name: str = BENCH_DATABASE) -> dict[str, Any]:
     from chat_telemetry.spark import build, landing, session
 
-    connection = prepare_database(BENCH_DATABASE)
+    connection = prepare_database(database_name)
     conninfo = connection.conninfo()
     end_date = datetime.now(timezone.utc).date() - timedelta(days=2)
     generator = WorkloadGenerator(workload_settings(rows, seed, days, end_date))
@@ -180,18 +180,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database", default=BENCH_DATABASE, help="scratch database (recreated)")
+    parser.add_argument("--output", type=Path, default=RESULTS_PATH)
     arguments = parser.parse_args(argv)
     # A warehouse of its own: the benchmark never touches .spark/ of `make spark-build`.
     scratch = tempfile.mkdtemp(prefix="chat-telemetry-bench-")
     os.environ[settings.SPARK_HOME.name] = scratch
     try:
-        results = run(arguments.rows, arguments.days, arguments.seed)
+        results = run(arguments.rows, arguments.days, arguments.seed, arguments.database)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    RESULTS_PATH.parent.mkdir(exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    output: Path = arguments.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print_table(results)
-    print(f"\nresults: {Path(RESULTS_PATH).relative_to(database.PROJECT_ROOT)}")
+    print(f"\nresults: {output}")
     return 0
 
 

@@ -19,6 +19,8 @@ import math
 import os
 import random
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -461,3 +463,31 @@ def test_landing_starts_lookback_days_before_the_newest_day_never_after_today():
     assert landing_start_date([date(2026, 11, 27), date(2099, 1, 1)], 3, today) == (
         today - timedelta(days=3)
     )
+
+
+def test_a_tiny_spark_benchmark_run_reports_every_step(server, tmp_path):
+    """A tiny run of `make bench-spark` (its own process, JVM and scratch warehouse), so that
+    the benchmark cannot rot: both engines' builds, the JVM's first full build and the
+    seconds per model."""
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        pytest.skip("Spark needs Java 17: apt-get install openjdk-17-jre-headless")
+    output = tmp_path / "spark_results.json"
+    environ = dict(os.environ)
+    environ.pop("CHAT_TELEMETRY_SPARK_HOME", None)  # the bench makes its own warehouse
+    if server.is_embedded:
+        for name in database.LIBPQ_VARIABLES:
+            environ.pop(name, None)
+    subprocess.run(
+        [sys.executable, "-m", "chat_telemetry.benchmark.spark", "--rows", "3000",
+         "--days", "5", "--database", "pytest_bench_spark", "--output", str(output)],
+        cwd=database.PROJECT_ROOT, env=environ, check=True, timeout=900,
+    )  # fmt: skip
+    results = json.loads(output.read_text())
+    assert results["rows"] >= 3000 and results["incremental_rows"] > 0
+    for engine in ("postgres", "spark"):
+        for key in ("full_build_s", "incremental_build_s", "incremental_share_of_full"):
+            assert results[engine][key] > 0, (engine, key)
+    spark_results = results["spark"]
+    assert spark_results["first_full_build_s"] > 0 and spark_results["landing_incremental_rows"] > 0
+    for key in ("full_build_model_s", "incremental_build_model_s"):
+        assert "fct_daily_token_cost" in spark_results[key], key
