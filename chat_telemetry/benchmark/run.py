@@ -41,6 +41,8 @@ from chat_telemetry.workload.generator import WorkloadGenerator
 from chat_telemetry.workload.loader import analyze_telemetry, create_users, write_days
 
 RESULTS_PATH = database.PROJECT_ROOT / "bench" / "results.json"
+# Scheduled runs with no new rows timed at each history size (the median is reported).
+NO_NEW_ROWS_RUNS = 3
 
 
 def run_writer_only(rows: int, seed: int, database_name: str = BENCH_DATABASE) -> dict[str, Any]:
@@ -98,9 +100,16 @@ def run(
         # A scheduled run with no new rows: what the lookback costs at this history size,
         # on a database settled since the full build (settle_database says why). The runs
         # after it (the new day, the seed edit) follow a scheduled run, as in production.
+        # The median of three such runs, by dbt's own time: one run's time moves by a third on
+        # this shared machine (BENCHMARKS.md), and the flatness target compares two of them.
         settle_database(conninfo)
-        again_s, again_elapsed = timed_dbt(connection, "run")
-        no_new_rows_models = model_seconds()
+        runs = []
+        for _ in range(NO_NEW_ROWS_RUNS):
+            seconds, elapsed = timed_dbt(connection, "run")
+            runs.append((elapsed, seconds, model_seconds()))
+        again_elapsed, again_s, no_new_rows_models = sorted(runs, key=lambda run: run[0])[
+            len(runs) // 2
+        ]
         scaling.append(
             {
                 "rows": loaded,
