@@ -36,16 +36,11 @@ def reset_demo_data(conninfo: str) -> None:
 
 
 def analyze_telemetry(conninfo: str) -> None:
-    """Vacuum and analyse after a bulk load, as autovacuum would a little later (inserts
-    trigger it too): dbt's first build right after a load should not be planned on an empty
-    table's estimates, nor read a million new rows whose pages the visibility map does not
-    yet mark all-visible. Production's rows arrive over days, and autovacuum has visited them;
-    a bench full build right after loading 700,000 rows once read the raw rows through an
-    index-only scan that had to visit the heap for each of them (118 s for
-    int_users_seen_daily's first build, 2 s once vacuumed)."""
+    """Refresh planner statistics after a bulk load, as autovacuum would do a little later:
+    dbt's first build right after a load should not be planned on an empty table's estimates."""
     with psycopg.connect(conninfo, autocommit=True) as connection:
         connection.execute(
-            "vacuum (analyze) auth.users, public.chat_conversations, public.chat_telemetry_log"
+            "analyze auth.users, public.chat_conversations, public.chat_telemetry_log"
         )
 
 
