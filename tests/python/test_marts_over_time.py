@@ -397,21 +397,28 @@ def test_purged_raw_rows_leave_mart_history_intact(fresh_db):
     assert_marts_match(fresh_db, Reference(rows + old_timer, zone, as_of))
 
 
+def built_then_purged(db, seed: int) -> tuple[list[dict], str, date, str]:
+    """20 days of rows of 5 users, a full build in UTC, then the raw rows of the 8 oldest
+    days purged: (rows, zone, as_of, dbt vars), the start of the upgrade scenarios."""
+    zone = "UTC"
+    rng = random.Random(seed)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(5)]
+    rows = rows_until_now(rng, users, last_days(20), per_day=20)
+    insert(db, rows)
+    as_of = today_in(zone)
+    variables = dbt_vars(zone, as_of)
+    build_models(db, "--full-refresh", "--vars", variables)
+    done = purge_command(db, "--older-than-days", "12")
+    assert done.returncode == 0, done.stderr
+    return rows, zone, as_of, variables
+
+
 def test_upgrading_to_billing_modes_after_a_purge_keeps_every_cost(fresh_db):
     """Issue 18's upgrade path: sums built before the billing-mode columns existed (NULL tier,
     long-context flag and cache writes, as `append_new_columns` leaves them), no record of
     applied prices and no table of the models used, raw rows already purged. The plain build
     prices every day, purged ones too, as default tier and short context."""
-    zone = "UTC"
-    rng = random.Random(1818)
-    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(5)]
-    rows = rows_until_now(rng, users, last_days(20), per_day=20)
-    insert(fresh_db, rows)
-    as_of = today_in(zone)
-    variables = dbt_vars(zone, as_of)
-    build_models(fresh_db, "--full-refresh", "--vars", variables)
-    done = purge_command(fresh_db, "--older-than-days", "12")
-    assert done.returncode == 0, done.stderr
+    rows, zone, as_of, variables = built_then_purged(fresh_db, seed=1818)
     with connect(fresh_db) as connection:
         connection.execute(
             """
@@ -442,16 +449,7 @@ def test_a_cost_mart_built_before_its_newest_column_reprices_every_day_once(fres
     the oldest days purged: the plain build adds the column to every day (purged ones too,
     from the retained token sums), and the unpriced_model alert, which now reads it, counts
     the steps with no price in force exactly as the reference does."""
-    zone = "UTC"
-    rng = random.Random(1206)
-    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(5)]
-    rows = rows_until_now(rng, users, last_days(20), per_day=20)
-    insert(fresh_db, rows)
-    as_of = today_in(zone)
-    variables = dbt_vars(zone, as_of)
-    build_models(fresh_db, "--full-refresh", "--vars", variables)
-    done = purge_command(fresh_db, "--older-than-days", "12")
-    assert done.returncode == 0, done.stderr
+    rows, zone, as_of, variables = built_then_purged(fresh_db, seed=1206)
     with connect(fresh_db) as connection:
         # cascade: the alert views that read the mart go too, as dbt's own drop would take them
         connection.execute(
