@@ -110,7 +110,7 @@ def run(rows: int, days: int, seed: int, database_name: str = BENCH_DATABASE) ->
         "days": days,
         "incremental_rows": added,
         "incremental_late_rows": late,
-        "command": f"make bench-spark BENCH_ROWS={rows} BENCH_DAYS={days}",
+        "command": f"make bench-spark BENCH_SPARK_ROWS={rows} BENCH_DAYS={days}",
         "machine": {**machine(), "postgres": server_version(conninfo)},
         "postgres": {
             "full_build_s": round(postgres_full[0], 2),

@@ -14,7 +14,7 @@ import pytest
 
 from chat_telemetry import database
 
-# About 100 s of dbt builds: the slow suite (make test-slow, .ci/run), so that make test stays
+# About 130 s of dbt builds: the slow suite (make test-slow, .ci/run), so that make test stays
 # within a few minutes.
 pytestmark = pytest.mark.slow
 

@@ -459,6 +459,11 @@ def test_a_cost_mart_built_before_its_newest_column_reprices_every_day_once(fres
     assert "built before column(s) unpriced_model_requests existed" in upgraded.stdout
     reference = Reference(rows, zone, as_of)
     assert_marts_match(fresh_db, reference, only=COST_MARTS)
+    # Once: the next run finds the column and rebuilds its lookback only.
+    again = build_models(fresh_db, "--vars", variables)
+    assert "built before column(s)" not in again.stdout
+    assert "repricing every day" not in again.stdout
+    assert_marts_match(fresh_db, reference, only=COST_MARTS)
 
     unpriced_steps: Counter[tuple[date, str]] = Counter(
         (reference.local_day(step.request["created_at"]), step.model)

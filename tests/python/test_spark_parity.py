@@ -469,8 +469,15 @@ def test_a_tiny_spark_benchmark_run_reports_every_step(server, tmp_path):
     """A tiny run of `make bench-spark` (its own process, JVM and scratch warehouse), so that
     the benchmark cannot rot: both engines' builds, the JVM's first full build and the
     seconds per model."""
+    pytest.importorskip("pyspark", reason="make test-spark installs requirements-spark.txt")
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         pytest.skip("Spark needs Java 17: apt-get install openjdk-17-jre-headless")
+    from chat_telemetry.spark import session
+
+    try:
+        session.jdbc_jar()
+    except session.JdbcDriverMissing as missing:
+        pytest.skip(str(missing))
     output = tmp_path / "spark_results.json"
     environ = dict(os.environ)
     environ.pop("CHAT_TELEMETRY_SPARK_HOME", None)  # the bench makes its own warehouse

@@ -1,7 +1,8 @@
 -- One row per alert_date, rule and subject: every alert the rules raise from
 -- alert_window_days days before as_of_date (today unless set) up to the run date (the alerts
 -- command posts only the last few days). A table rebuilt on every run from the daily marts
--- and the token sums of that window and its baselines only, not an incremental one: a seed edit
+-- of that window and its baselines (and silence from the retained requests of its baseline
+-- days), not an incremental one: a seed edit
 -- reprices the cost marts, so yesterday's cost alerts must follow today's prices, and the
 -- inputs are a few rows per day of a fixed number of days, so the rebuild costs the same
 -- whatever the length of history.
