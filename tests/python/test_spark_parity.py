@@ -69,9 +69,8 @@ ANONYMOUS_MARTS = (*DAILY_MARTS_WITHOUT_USERS, "fct_sql_fingerprints")
 PARITY_DATABASE = "chat_telemetry_spark_parity"
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One Spark session (one JVM) for the module, with its own warehouse and metastore."""
+def skip_unless_spark_can_run() -> None:
+    """Skip (saying what to install) without PySpark, Java 17 or the JDBC driver."""
     pytest.importorskip("pyspark", reason="make test-spark installs requirements-spark.txt")
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         pytest.skip("Spark needs Java 17: apt-get install openjdk-17-jre-headless")
@@ -81,6 +80,14 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         session.jdbc_jar()
     except session.JdbcDriverMissing as missing:
         pytest.skip(str(missing))
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One Spark session (one JVM) for the module, with its own warehouse and metastore."""
+    skip_unless_spark_can_run()
+    from chat_telemetry.spark import session
+
     # Spark hands timestamps to Python as naive local times: make local time UTC.
     os.environ["TZ"] = "UTC"
     time.tzset()
@@ -469,15 +476,7 @@ def test_a_tiny_spark_benchmark_run_reports_every_step(server, tmp_path):
     """A tiny run of `make bench-spark` (its own process, JVM and scratch warehouse), so that
     the benchmark cannot rot: both engines' builds, the JVM's first full build and the
     seconds per model."""
-    pytest.importorskip("pyspark", reason="make test-spark installs requirements-spark.txt")
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        pytest.skip("Spark needs Java 17: apt-get install openjdk-17-jre-headless")
-    from chat_telemetry.spark import session
-
-    try:
-        session.jdbc_jar()
-    except session.JdbcDriverMissing as missing:
-        pytest.skip(str(missing))
+    skip_unless_spark_can_run()
     output = tmp_path / "spark_results.json"
     environ = dict(os.environ)
     environ.pop("CHAT_TELEMETRY_SPARK_HOME", None)  # the bench makes its own warehouse
