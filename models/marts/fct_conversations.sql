@@ -31,7 +31,8 @@ touched_conversations as (
 -- Every request and token sum of the recomputed conversations only: on Postgres those
 -- touched, read through the conversation_id indexes (one_of: a filter Postgres pushes down
 -- to the index scan, below the pricing joins of the priced view), on Spark the partitions
--- of the days from the run's start day; so that a scheduled run reads what changed.
+-- of the days from the run's start day (the conversations that started before it are left
+-- out in kept); so that a scheduled run reads what changed.
 conversation_requests as (
     select * from {{ ref('int_requests_sequenced') }}
     where conversation_id is not null and {{ of_recomputed_conversations_filter }}
@@ -104,6 +105,13 @@ joined as (
     from aggregated
     left join costs_per_conversation
         on aggregated.conversation_id = costs_per_conversation.conversation_id
+),
+
+-- Spark reads whole days, which also hold the later requests of a few conversations that
+-- started before them: those keep their row (not_started_before_recomputed_days).
+kept as (
+    select * from joined
+    where {{ not_started_before_recomputed_days(days) }}
 )
 
-select * from joined
+select * from kept
