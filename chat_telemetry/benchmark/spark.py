@@ -43,7 +43,7 @@ BENCH_DATABASE = "chat_telemetry_bench_spark"
 # Spark's run results of its own (per-model seconds), apart from the Postgres builds'.
 SPARK_TARGET_FOLDER = Path("target") / "bench-spark"
 RESULTS_PATH = database.PROJECT_ROOT / "bench" / "spark_results.json"
-# Warm full builds of one JVM at 1M rows took from 64 to 81 s between runs of the same code
+# Warm full builds of one JVM at 1M rows took from 64 to 77 s between runs of the same code
 # (2026-12-06): the share is taken of their median, not of one of them.
 WARM_FULL_BUILDS = 3
 
@@ -63,6 +63,8 @@ def run(
 ) -> dict[str, Any]:
     from chat_telemetry.spark import build, landing, session
 
+    if warm_full_builds < 1:
+        raise ValueError(f"warm_full_builds must be at least 1, not {warm_full_builds}")
     connection = prepare_database(database_name)
     conninfo = connection.conninfo()
     end_date = datetime.now(timezone.utc).date() - timedelta(days=2)
@@ -173,13 +175,13 @@ def print_table(results: dict[str, Any]) -> None:
             f"{postgres['full_build_s']:.1f} s",
             f"{spark['full_build_s']:.1f} s",
         ),
+        ("  of which dbt's own time", f"{postgres['full_build_dbt_elapsed_s']:.1f} s",
+         f"{spark['full_build_dbt_elapsed_s']:.1f} s"),
         (
-            "  (Spark: the median of the warm builds)",
+            "  Spark's warm builds (the median is above)",
             "",
             " / ".join(f"{build_s:.1f}" for build_s in spark["warm_full_builds_s"]),
         ),
-        ("  of which dbt's own time", f"{postgres['full_build_dbt_elapsed_s']:.1f} s",
-         f"{spark['full_build_dbt_elapsed_s']:.1f} s"),
         (
             f"landing, new days (+{results['incremental_rows']:,} rows)",
             "",
@@ -202,6 +204,14 @@ def print_table(results: dict[str, Any]) -> None:
     )
 
 
+def positive_count(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a clear error otherwise)."""
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {count}")
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=200_000)
@@ -211,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS_PATH)
     parser.add_argument(
         "--warm-full-builds",
-        type=int,
+        type=positive_count,
         default=WARM_FULL_BUILDS,
         help="full builds after the JVM's first; the share is taken of their median",
     )
@@ -225,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             arguments.days,
             arguments.seed,
             arguments.database,
-            max(1, arguments.warm_full_builds),
+            arguments.warm_full_builds,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
