@@ -203,7 +203,9 @@
     failed or was not selected they stay, are found again and forgotten by the next complete
     run: a user dropped here before some table forgot them would never be looked for again.
     Only the users found by find_erased_users: one erased later in the run was not looked for
-    by every table.
+    by every table. For the same reason a user that a per-user table still holds stays too
+    (users_still_held): on Postgres the record is built alongside the per-user models, and a
+    model whose forget hook searched its table before the user was erased kept their rows.
 -#}
 {% macro forget_erased_users_seen(results) -%}
     {%- set erased = recalled_from_this_run('erased users seen') -%}
@@ -225,14 +227,65 @@
         ) }}
         {{ return('') }}
     {%- endfor -%}
+    {%- set held = users_still_held(erased) -%}
+    {%- set literals = [] -%}
+    {%- for user_id in erased if user_id not in held -%}
+        {%- do literals.append("'" ~ user_id ~ "'") -%}
+    {%- endfor -%}
+    {%- if held -%}
+        {{ log(
+            'int_users_seen_daily keeps ' ~ held | length ~ ' erased user(s) that a per-user'
+            ~ ' table still holds (its forget hook searched before they were erased): the next'
+            ~ ' run forgets them', info=true
+        ) }}
+    {%- endif -%}
+    {%- if not literals -%}
+        {{ return('') }}
+    {%- endif -%}
+    {{ log('int_users_seen_daily: forgetting ' ~ literals | length ~ ' erased user(s)', info=true) }}
+    {{ return(forget_users_seen(
+        package_model_relation('int_users_seen_daily'), literals | join(', ')
+    )) }}
+{%- endmacro %}
+
+{#-
+    Which of the erased users (ids as strings) a per-user table still holds (dispatched).
+    Postgres builds int_users_seen_daily alongside the per-user models, so a model's forget
+    hook may have searched its table before a user was erased and the record found them:
+    each table is asked for those users through its user_id index (a few probes, and only
+    on a run that found someone erased). Spark builds the record before every per-user
+    model, whose hooks all search after it: none.
+-#}
+{% macro users_still_held(erased) -%}
+    {{ return(adapter.dispatch('users_still_held', 'chat_telemetry')(erased)) }}
+{%- endmacro %}
+
+{% macro default__users_still_held(erased) -%}
     {%- set literals = [] -%}
     {%- for user_id in erased -%}
         {%- do literals.append("'" ~ user_id ~ "'") -%}
     {%- endfor -%}
-    {{ log('int_users_seen_daily: forgetting ' ~ erased | length ~ ' erased user(s)', info=true) }}
-    {{ return(forget_users_seen(
-        package_model_relation('int_users_seen_daily'), literals | join(', ')
-    )) }}
+    {%- set tables = [] -%}
+    {%- for table in users_seen_tables() if table['relation'] is not none -%}
+        {%- do tables.append(
+            'select user_id from ' ~ table['relation'] ~ ' where user_id in ('
+            ~ literals | join(', ') ~ ')'
+        ) -%}
+    {%- endfor -%}
+    {%- if not tables -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set held = [] -%}
+    {%- for user_id in run_query(
+        'select distinct user_id from (' ~ tables | join(' union all ') ~ ') as held'
+    ).columns[0].values() -%}
+        {%- do held.append(user_id | string) -%}
+    {%- endfor -%}
+    {{ return(held) }}
+{%- endmacro %}
+
+{% macro spark__users_still_held(erased) -%}
+    {{ return([]) }}
 {%- endmacro %}
 
 {#-

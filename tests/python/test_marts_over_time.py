@@ -108,6 +108,13 @@ def copy_of_project(destination: Path) -> Path:
 
 
 COST_MARTS = ("fct_daily_token_cost", "fct_daily_user_usage")
+# The internal models that keep a user_id (rows_of_user reads analytics_internal).
+PER_USER_INTERNAL_MODELS = (
+    "int_requests_retained",
+    "int_requests_sequenced",
+    "int_token_usage_aggregated_daily",
+    "int_conversation_token_usage_aggregated_daily",
+)
 
 
 def days_rebuilt_before_start(dbt_output: str, mart: str) -> tuple[date | None, list[date]]:
@@ -272,6 +279,50 @@ def test_an_erased_user_leaves_every_per_user_mart_and_every_rebuilt_day(fresh_d
     )
     assert (only_theirs,) not in read_mart(fresh_db, "fct_daily_off_topic")
     assert all(key[1] != gone for key in read_mart(fresh_db, "fct_daily_user_usage"))
+
+
+def test_a_user_erased_while_a_run_is_under_way_leaves_every_per_user_table(fresh_db, tmp_path):
+    """Postgres builds the record of users seen alongside the per-user models. Before: a
+    model whose forget hook searched its table before a user was erased kept their rows, the
+    record found the user later in the same run and dropped them at its end, so no later run
+    looked for them again. The run is made deterministic in a copy of the project: the record
+    is built after int_requests_retained and erases the user in a pre-hook."""
+    zone = "UTC"
+    rng = random.Random(404)
+    users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(4)]
+    gone = users[0]
+    days = last_days(6)
+    rows = rows_until_now(rng, users, days, per_day=20)
+    insert(fresh_db, rows)
+    variables = dbt_vars(zone, today_in(zone))
+    build_models(fresh_db, "--full-refresh", "--vars", variables)
+    assert rows_of_user(fresh_db, "int_requests_retained", gone) > 0
+
+    project = copy_of_project(tmp_path / "project")
+    record = project / "models" / "intermediate" / "int_users_seen_daily.sql"
+    record.write_text(
+        record.read_text()
+        + "\n-- depends_on: {{ ref('int_requests_retained') }}\n"
+        + "{{ config(pre_hook=\"delete from auth.users where id = '"
+        + str(gone)
+        + "'\") }}\n"
+    )
+    run = build_models(fresh_db, "--vars", variables, project_dir=project)
+    # The race happened: int_requests_retained searched before the erasure and kept the user,
+    # whom the record found; it keeps them for the next run instead of dropping them.
+    assert rows_of_user(fresh_db, "int_requests_retained", gone) > 0
+    assert gone in users_seen(fresh_db)
+    assert "keeps 1 erased user(s) that a per-user table still holds" in run.stdout
+
+    build_models(fresh_db, "--vars", variables)
+    for model in PER_USER_INTERNAL_MODELS:
+        assert rows_of_user(fresh_db, model, gone) == 0, model
+    assert users_seen(fresh_db) == set(users[1:])
+    assert_marts_match(
+        fresh_db,
+        Reference([row for row in rows if row["user_id"] != gone], zone, today_in(zone)),
+        only=("fct_daily_user_usage", "rpt_user_usage_30d", "fct_conversations"),
+    )
 
 
 def test_a_user_a_run_without_the_record_wrote_is_found_when_erased(fresh_db):
