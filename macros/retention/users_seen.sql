@@ -236,7 +236,7 @@
         {{ log(
             'int_users_seen_daily keeps ' ~ held | length ~ ' erased user(s) that a per-user'
             ~ ' table still holds (its forget hook searched before they were erased): the next'
-            ~ ' run forgets them', info=true
+            ~ ' complete run forgets them', info=true
         ) }}
     {%- endif -%}
     {%- if not literals -%}
