@@ -228,9 +228,9 @@
         {{ return('') }}
     {%- endfor -%}
     {%- set held = users_still_held(erased) -%}
-    {%- set literals = [] -%}
+    {%- set forgotten = [] -%}
     {%- for user_id in erased if user_id not in held -%}
-        {%- do literals.append("'" ~ user_id ~ "'") -%}
+        {%- do forgotten.append(user_id) -%}
     {%- endfor -%}
     {%- if held -%}
         {{ log(
@@ -239,13 +239,22 @@
             ~ ' complete run forgets them', info=true
         ) }}
     {%- endif -%}
-    {%- if not literals -%}
+    {%- if not forgotten -%}
         {{ return('') }}
     {%- endif -%}
-    {{ log('int_users_seen_daily: forgetting ' ~ literals | length ~ ' erased user(s)', info=true) }}
+    {{ log('int_users_seen_daily: forgetting ' ~ forgotten | length ~ ' erased user(s)', info=true) }}
     {{ return(forget_users_seen(
-        package_model_relation('int_users_seen_daily'), literals | join(', ')
+        package_model_relation('int_users_seen_daily'), user_id_literals(forgotten)
     )) }}
+{%- endmacro %}
+
+{#- User ids (strings) as a comma-separated list of SQL literals, for `user_id in (...)`. -#}
+{% macro user_id_literals(user_ids) -%}
+    {%- set literals = [] -%}
+    {%- for user_id in user_ids -%}
+        {%- do literals.append("'" ~ user_id ~ "'") -%}
+    {%- endfor -%}
+    {{ return(literals | join(', ')) }}
 {%- endmacro %}
 
 {#-
@@ -261,15 +270,12 @@
 {%- endmacro %}
 
 {% macro default__users_still_held(erased) -%}
-    {%- set literals = [] -%}
-    {%- for user_id in erased -%}
-        {%- do literals.append("'" ~ user_id ~ "'") -%}
-    {%- endfor -%}
+    {%- set erased_list = user_id_literals(erased) -%}
     {%- set tables = [] -%}
     {%- for table in users_seen_tables() if table['relation'] is not none -%}
         {%- do tables.append(
             'select user_id from ' ~ table['relation'] ~ ' where user_id in ('
-            ~ literals | join(', ') ~ ')'
+            ~ erased_list ~ ')'
         ) -%}
     {%- endfor -%}
     {%- if not tables -%}
