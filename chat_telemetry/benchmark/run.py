@@ -35,6 +35,7 @@ from chat_telemetry.benchmark.dbt_run import (
     EDITED_MODEL,
     measure_reports,
     measure_seed_edit,
+    windowed_marts_window,
 )
 from chat_telemetry.benchmark.writer import measure_writer_parts, print_writer
 from chat_telemetry.workload.generator import WorkloadGenerator
@@ -133,9 +134,10 @@ def run(
     seed_edit = measure_seed_edit(connection, end_date + timedelta(days=1), full_elapsed_s)
 
     log("reports: raw versus marts")
-    # The windowed marts end on today (their default as_of_date); the new day is yesterday.
-    window_end = end_date + timedelta(days=2)
-    queries = measure_reports(conninfo, window_end - timedelta(days=29), window_end, repeats)
+    # The windowed marts end on the day of their last build (their default as_of_date): today
+    # when the bench began, unless it ran across midnight.
+    window_start, window_end = windowed_marts_window(conninfo)
+    queries = measure_reports(conninfo, window_start, window_end, repeats)
 
     return {
         "rows": loaded + added,

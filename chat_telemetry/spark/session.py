@@ -2,8 +2,8 @@
 
 dbt-spark's `session` method calls `SparkSession.builder.getOrCreate()`, so when this module
 has created the session first, dbt runs in it: the warehouse, the metastore and the settings
-below hold for both. The same runtime settings are in profiles.yml (target `spark`) so that a
-plain `dbt build --target spark` behaves alike.
+below hold for both. The settings of PROFILE_SETTINGS are in profiles.yml (target `spark`)
+too, so that a plain `dbt build --target spark` behaves alike (a test checks that they agree).
 """
 
 from __future__ import annotations
@@ -33,10 +33,19 @@ NUMBER_SETTINGS = {
 }
 
 
-# Generated classes Spark keeps (a static setting: it applies when the JVM starts). The
-# project's full and scheduled builds generate about 600 between them (measured at 1M rows);
-# the cache is bounded, so memory stays bounded.
+# Generated classes Spark keeps, the most recently used (read once per JVM, when it first
+# generates code: set before the session is created). Spark's own counter read 570 distinct
+# classes after six builds of this project at 1M rows, then 24 more a build. Bounded by
+# count: at most this many classes with their class loaders and compiled code (their bytes
+# were not measured).
 CODEGEN_CACHE_ENTRIES = 1000
+
+# What profiles.yml's `spark` target pins as well: the settings that change numbers, and the
+# generated classes kept (when dbt itself creates the JVM).
+PROFILE_SETTINGS = {
+    **NUMBER_SETTINGS,
+    "spark.sql.codegen.cache.maxEntries": str(CODEGEN_CACHE_ENTRIES),
+}
 
 
 class JavaMissing(RuntimeError):
@@ -100,16 +109,14 @@ def session_settings(home: Path, shuffle_partitions: int = 2) -> dict[str, str]:
         # Small data on few cores: a handful of shuffle partitions, not 200.
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         "spark.sql.adaptive.enabled": "true",
-        # Keep the classes Spark generates for a query's operators and expressions from one
-        # build to the next. A build of this project needs about 600 distinct ones; with
-        # Spark's default of 100 nearly every one was generated, compiled and JIT-compiled
-        # again on every build, and the JIT compiler took a third of a scheduled build's
-        # CPU. In one JVM at 1M rows, full builds took 54-70 s against 71-90 s and
-        # scheduled ones 21-30 s against 29-45 s (BENCHMARKS.md, 2026-12-06 ninth session).
-        "spark.sql.codegen.cache.maxEntries": str(CODEGEN_CACHE_ENTRIES),
+        # PROFILE_SETTINGS keeps the classes Spark generates for a query's operators and
+        # expressions from one build to the next, in a JVM that builds more than once (the
+        # bench, test-spark; `make spark-build` builds once a process). Spark's default keeps
+        # 100, and the JIT compiler took a third of a scheduled build's CPU (BENCHMARKS.md,
+        # 2026-12-06 ninth session).
         "spark.jars": str(jdbc_jar()),
     }
-    values.update(NUMBER_SETTINGS)
+    values.update(PROFILE_SETTINGS)
     return values
 
 
