@@ -109,13 +109,13 @@ def session_settings(home: Path, shuffle_partitions: int = 2) -> dict[str, str]:
         # Small data on few cores: a handful of shuffle partitions, not 200.
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         "spark.sql.adaptive.enabled": "true",
-        # PROFILE_SETTINGS keeps the classes Spark generates for a query's operators and
-        # expressions from one build to the next, in a JVM that builds more than once (the
-        # bench, test-spark; `make spark-build` builds once a process). Spark's default keeps
-        # 100, and the JIT compiler took a third of a scheduled build's CPU (BENCHMARKS.md,
-        # 2026-12-06 ninth session).
         "spark.jars": str(jdbc_jar()),
     }
+    # PROFILE_SETTINGS also keeps the classes Spark generates for a query's operators and
+    # expressions from one build to the next, in a JVM that builds more than once (the
+    # bench, test-spark; `make spark-build` builds once a process). Spark's default keeps
+    # 100, and the JIT compiler took a third of a scheduled build's CPU (BENCHMARKS.md,
+    # 2026-12-06 ninth session).
     values.update(PROFILE_SETTINGS)
     return values
 
