@@ -65,10 +65,27 @@
 
 {#-
     The request days this run recomputes conversations for (see rebuilt_days), keyed on the
-    reporting-time-zone day of last_request_at (newest_day reads the newest one by index).
+    reporting-time-zone day of last_request_at (newest_day reads the newest one by index on
+    Postgres; on Spark the newest first_request_date partition stands in for it, from the
+    metastore: newest_listed_day).
 -#}
 {% macro rebuilt_conversation_days() -%}
-    {{ return(rebuilt_days({'local_day_of': 'last_request_at'})) }}
+    {{ return(rebuilt_days(conversation_day_column())) }}
+{%- endmacro %}
+
+{#- The day column rebuilt_days keys fct_conversations on (see newest_day). -#}
+{% macro conversation_day_column() -%}
+    {{ return(adapter.dispatch('conversation_day_column', 'chat_telemetry')()) }}
+{%- endmacro %}
+
+{% macro default__conversation_day_column() -%}
+    {{ return({'local_day_of': 'last_request_at'}) }}
+{%- endmacro %}
+
+{#- Spark: checked to be partitioned by first_request_date first (require_conversation_partitions). -#}
+{% macro spark__conversation_day_column() -%}
+    {%- do require_conversation_partitions() -%}
+    {{ return({'local_day_of': 'last_request_at', 'partition_day': 'first_request_date'}) }}
 {%- endmacro %}
 
 {#-
@@ -175,18 +192,36 @@
     {%- if not execute or not is_incremental() -%}
         {{ return('1 = 1') }}
     {%- endif -%}
-    {%- set present = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- set start_date = conversations_start_date(rebuilt_conversation_days()) -%}
+    {{ return('1 = 1' if start_date is none else 'first_request_date >= ' ~ date_literal(start_date)) }}
+{%- endmacro %}
+
+{#-
+    Spark: fail with a clear message when fct_conversations' table was built by an older
+    version, without first_request_date (checked once a run, before its partitions are
+    listed).
+-#}
+{% macro require_conversation_partitions() -%}
+    {%- if execute and is_incremental() -%}
+        {%- do cached_for_this_run(
+            'conversation partitions checked ' ~ this, check_conversation_partitions, this
+        ) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- require_conversation_partitions, checked (for cached_for_this_run). -#}
+{% macro check_conversation_partitions(relation) -%}
+    {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
     {%- if 'first_request_date' not in present -%}
         {%- do exceptions.raise_compiler_error(
-            this ~ ' was built by an older version as a table without first_request_date; on'
+            relation ~ ' was built by an older version as a table without first_request_date; on'
             ~ ' Spark it is now partitioned by that column. Rebuild it once with'
             ~ ' `dbt run --full-refresh --select fct_conversations` (it is recomputed from the'
             ~ ' intermediate tables, which keep purged days: if raw rows were purged, add'
             ~ " --vars '{chat_telemetry__allow_history_loss: true}', nothing is lost)."
         ) -%}
     {%- endif -%}
-    {%- set start_date = conversations_start_date(rebuilt_conversation_days()) -%}
-    {{ return('1 = 1' if start_date is none else 'first_request_date >= ' ~ date_literal(start_date)) }}
+    {{ return(true) }}
 {%- endmacro %}
 
 {#-

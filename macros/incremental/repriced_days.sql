@@ -31,9 +31,20 @@
     model's, or those of the mart named `mart_identifier`.
 -#}
 {% macro applied_prices_relation(mart_identifier=none) -%}
-    {%- set matched = ref('int_token_prices_matched') -%}
+    {%- set matched = matched_prices_relation() -%}
     {%- set mart_identifier = this.identifier if mart_identifier is none else mart_identifier -%}
     {{ return(matched.incorporate(path={'identifier': mart_identifier ~ '__applied_prices'}, type='table')) }}
+{%- endmacro %}
+
+{#-
+    int_token_prices_matched's relation: `this` in its own post-hook
+    (compare_applied_prices_early; a model cannot ref() itself), else ref().
+-#}
+{% macro matched_prices_relation() -%}
+    {%- if model.package_name == 'chat_telemetry' and model.name == 'int_token_prices_matched' -%}
+        {{ return(this) }}
+    {%- endif -%}
+    {{ return(ref('int_token_prices_matched')) }}
 {%- endmacro %}
 
 {#- The log of the request days on which the token sums forgot a user. -#}
@@ -71,9 +82,7 @@
 -#}
 {% macro repriced_request_dates() -%}
     {%- set recorded = applied_prices_relation() -%}
-    {%- set found = cached_for_this_run(
-        'repriced days of cost marts', repriced_days_of_cost_marts, none
-    ) -%}
+    {%- set found = repriced_days_of_cost_marts_once() -%}
     {%- if recorded.identifier not in found -%}
         {#- not a selected cost mart of this package (a direct call): asked on its own -#}
         {%- set found = repriced_days_by_record([recorded]) -%}
@@ -84,6 +93,31 @@
     {%- endif -%}
     {%- do remember_for_this_run(applied_prices_current_key(), mine['current']) -%}
     {{ return(mine['days']) }}
+{%- endmacro %}
+
+{#-
+    repriced_days_of_cost_marts, queried once per run and kept in the run's cache. The
+    post-hook of int_token_prices_matched asks first, as soon as the matched prices are
+    built (compare_applied_prices_early), so that the cost marts only read the answer.
+-#}
+{% macro repriced_days_of_cost_marts_once() -%}
+    {{ return(cached_for_this_run(
+        'repriced days of cost marts', repriced_days_of_cost_marts, none
+    )) }}
+{%- endmacro %}
+
+{#-
+    Post-hook of int_token_prices_matched: compare the prices matched now with the records
+    of the selected cost marts (repriced_days_of_cost_marts_once), before any cost mart
+    starts. Without it, two cost marts that started together on two threads both found the
+    cache empty and both ran the comparison (1.2 s each in a scheduled Spark run at 1M
+    rows). Nothing on a full refresh, where no cost mart asks.
+-#}
+{% macro compare_applied_prices_early() -%}
+    {%- if execute and not flags.FULL_REFRESH -%}
+        {%- do repriced_days_of_cost_marts_once() -%}
+    {%- endif -%}
+    {{ return('') }}
 {%- endmacro %}
 
 {#-
@@ -130,7 +164,7 @@
         with
 
         every_price as (
-            select '' as source_name, {{ columns }} from {{ ref('int_token_prices_matched') }}
+            select '' as source_name, {{ columns }} from {{ matched_prices_relation() }}
             {%- for recorded in present %}
             union all
             select '{{ recorded.identifier }}' as source_name, {{ columns }} from {{ recorded }}

@@ -7,7 +7,11 @@
 -- token_prices, or the model or seed that the var price_table names (a project that installs
 -- this package and keeps its own price table, with the seed's columns). A view, a table on
 -- Spark, where every reader would otherwise compute it again (shared_view_materialization).
-{{ config(materialized=shared_view_materialization()) }}
+-- Its post-hook compares it with the cost marts' records once a run, before they start.
+{{ config(
+    materialized=shared_view_materialization(),
+    post_hook=['{{ compare_applied_prices_early() }}'],
+) }}
 {%- set price_table = telemetry_var('price_table') %}
 
 with
