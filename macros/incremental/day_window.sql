@@ -95,8 +95,8 @@
     never later than the newest day of the instants (a clock turned back over midnight can
     only make it earlier), so the start date drawn from it is never later: a run rebuilds
     the same days or, in that hour, one more. The mapping may also name a `partition_day`:
-    a partition column whose day is never later than the instant's (fct_conversations'
-    first_request_date), for newest_listed_day.
+    a partition column whose newest day is never later than the newest of the instants'
+    days (fct_conversations' first_request_date), for newest_listed_day.
 -#}
 {% macro newest_day(relation, date_column) -%}
     {%- if date_column is mapping -%}
@@ -129,10 +129,13 @@
     1M rows). The partitions are the days with rows: a dynamic overwrite writes no empty
     partition, and the day-partition hooks drop those left empty. For an instant's day
     ({'local_day_of': ..., 'partition_day': ...}, `partitioned` by partition_day) the newest
-    partition stands in for the newest day: it is never later (the newest conversation's
-    first request is no later than the newest last request), so the run rebuilds the same
-    days or more, never fewer; fct_conversations' max(last_request_at) read every partition
-    (0.6-2.2 s a scheduled run at 1M rows, more with every day of history).
+    partition stands in for the newest day: it is never later than the newest of the days
+    of the instants (a conversation's first_request_date is the earliest of its requests'
+    days, so no later than its last request's day), so the run rebuilds at least every day
+    from the lookback before that newest day on. fct_conversations' max(last_request_at)
+    read every partition (0.6-2.2 s a scheduled run at 1M rows, more with every day of
+    history). Only in the hour a clock is turned back over midnight could that max() give
+    the earlier day (see newest_day), and so rebuild one day more than this.
 -#}
 {% macro spark__newest_listed_day(relation, date_column, partitioned=false) -%}
     {%- if not partitioned -%}

@@ -111,7 +111,10 @@
     of the selected cost marts (repriced_days_of_cost_marts_once), before any cost mart
     starts. Without it, two cost marts that started together on two threads both found the
     cache empty and both ran the comparison (1.2 s each in a scheduled Spark run at 1M
-    rows). Nothing on a full refresh, where no cost mart asks.
+    rows). Nothing on a full refresh, where the cost marts rebuild every day (one configured
+    full_refresh: false still asks, and computes it then). A comparison that fails fails
+    this model: only the priced token sums (views) and the cost marts are downstream of it,
+    and those failed on the same comparison before.
 -#}
 {% macro compare_applied_prices_early() -%}
     {%- if execute and not flags.FULL_REFRESH -%}
@@ -251,7 +254,7 @@
     record of applied prices is missing), else the start date (none on an empty table) and the
     extra days before it that must be rebuilt (repriced, or a user forgotten on them).
     `date_column`: the column of a row's request day in the model's own table, or
-    {'local_day_of': 'last_request_at'} for fct_conversations (see newest_day).
+    conversation_day_column() for fct_conversations (see newest_day).
 -#}
 {% macro rebuilt_days(date_column='request_date') -%}
     {%- if not execute or not is_incremental() -%}
