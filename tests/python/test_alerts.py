@@ -186,6 +186,7 @@ class Built:
 def built(server: database.Connection, template_database: str) -> Iterator[Built]:
     rng = random.Random(1313)
     users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(12)]
+    planted_on = today()
     rows = generated_rows(rng, users)
     expected = Expected(rows)
     yesterday = today() - timedelta(days=1)
@@ -216,6 +217,10 @@ def built(server: database.Connection, template_database: str) -> Iterator[Built
             "--full-refresh",
             "--vars", json.dumps(variables),
         )  # fmt: skip
+        if today() != planted_on:
+            # dbt dates the alerts by its run's start: across midnight UTC every planted
+            # event sits a day earlier than the expectations (today()) say.
+            pytest.skip("the data was planted before midnight UTC and the marts built after")
         yield Built(db, rows, budgets)
 
 

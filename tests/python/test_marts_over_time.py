@@ -137,10 +137,11 @@ def test_a_price_added_or_corrected_reprices_all_history(fresh_db, tmp_path):
     rows = rows_until_now(rng, users, last_days(12), per_day=30)
     insert(fresh_db, rows)
     project = copy_of_project(tmp_path / "project")
-    variables = dbt_vars(zone, today_in(zone))
+    as_of = today_in(zone)
+    variables = dbt_vars(zone, as_of)
     build_models(fresh_db, "--full-refresh", "--vars", variables, project_dir=project)
     seed = project / "seeds" / "token_prices.csv"
-    assert_marts_match(fresh_db, Reference(rows, zone, today_in(zone), prices_csv=seed))
+    assert_marts_match(fresh_db, Reference(rows, zone, as_of, prices_csv=seed))
 
     # A model that had no price gets one from a past valid_from, and a typo is corrected in
     # the base model's row, which also prices its dated snapshot.
@@ -151,7 +152,7 @@ def test_a_price_added_or_corrected_reprices_all_history(fresh_db, tmp_path):
     text += "mystery-model-1,default,2020-01-01,,3.00,1.50,,12.00,,,,,,test: a price added\n"
     seed.write_text(text)
     run_dbt(fresh_db, "build", "--vars", variables, project_dir=project)
-    reference = Reference(rows, zone, today_in(zone), prices_csv=seed)
+    reference = Reference(rows, zone, as_of, prices_csv=seed)
     assert_marts_match(fresh_db, reference)
     old_day = min(row["created_at"] for row in rows).date()
     costs = read_mart(fresh_db, "fct_daily_token_cost")
@@ -294,7 +295,8 @@ def test_a_user_erased_while_a_run_is_under_way_leaves_every_per_user_table(fres
     days = last_days(6)
     rows = rows_until_now(rng, users, days, per_day=20)
     insert(fresh_db, rows)
-    variables = dbt_vars(zone, today_in(zone))
+    as_of = today_in(zone)
+    variables = dbt_vars(zone, as_of)
     build_models(fresh_db, "--full-refresh", "--vars", variables)
     assert rows_of_user(fresh_db, "int_requests_retained", gone) > 0
 
@@ -323,7 +325,7 @@ def test_a_user_erased_while_a_run_is_under_way_leaves_every_per_user_table(fres
     assert users_seen(fresh_db) == set(users[1:])
     assert_marts_match(
         fresh_db,
-        Reference([row for row in rows if row["user_id"] != gone], zone, today_in(zone)),
+        Reference([row for row in rows if row["user_id"] != gone], zone, as_of),
         only=("fct_daily_user_usage", "rpt_user_usage_30d", "fct_conversations"),
     )
 
@@ -380,16 +382,15 @@ def test_a_row_from_a_skewed_clock_is_in_no_mart_and_new_rows_still_count(fresh_
     skewed = dict(rows_until_now(rng, users, [days[0]], per_day=1)[0])
     skewed.update(log_id=uuid.uuid4(), created_at=datetime(2099, 1, 1, 12, tzinfo=timezone.utc))
     insert(fresh_db, [*rows, skewed])
-    variables = dbt_vars(zone, today_in(zone))
+    as_of = today_in(zone)
+    variables = dbt_vars(zone, as_of)
     build_models(fresh_db, "--full-refresh", "--vars", variables)
 
     new_rows = rows_until_now(rng, users, days[-2:], per_day=20)
     insert(fresh_db, new_rows)
     build_models(fresh_db, "--vars", variables)
     trusted = datetime.now(timezone.utc) + timedelta(hours=1)
-    reference = Reference(
-        rows + new_rows + [skewed], zone, today_in(zone), latest_trusted_at=trusted
-    )
+    reference = Reference(rows + new_rows + [skewed], zone, as_of, latest_trusted_at=trusted)
     assert len(reference.rows) == len(rows) + len(new_rows)
     assert_marts_match(fresh_db, reference)
 
@@ -545,15 +546,16 @@ def test_changing_the_reporting_time_zone_fails_clearly_then_rebuilds_every_day(
     users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(4)]
     rows = rows_until_now(rng, users, last_days(8), per_day=30)
     insert(fresh_db, rows)
-    build_models(fresh_db, "--full-refresh", "--vars", dbt_vars("UTC", today_in("UTC")))
-    assert_marts_match(fresh_db, Reference(rows, "UTC", today_in("UTC")))
+    utc_as_of = today_in("UTC")
+    build_models(fresh_db, "--full-refresh", "--vars", dbt_vars("UTC", utc_as_of))
+    assert_marts_match(fresh_db, Reference(rows, "UTC", utc_as_of))
 
     new_zone = "America/New_York"
     as_of = today_in(new_zone)
     failed = run_dbt(fresh_db, "build", "--vars", dbt_vars(new_zone, as_of), expect_failure=True)
     for needle in ("reporting_timezone", "'UTC'", f"'{new_zone}'", "dbt build --full-refresh"):
         assert needle in failed.stdout, (needle, failed.stdout[-3000:])
-    assert_marts_match(fresh_db, Reference(rows, "UTC", today_in("UTC")))  # nothing was built
+    assert_marts_match(fresh_db, Reference(rows, "UTC", utc_as_of))  # nothing was built
 
     build_models(fresh_db, "--full-refresh", "--vars", dbt_vars(new_zone, as_of))
     assert_marts_match(fresh_db, Reference(rows, new_zone, as_of))

@@ -292,12 +292,15 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     # Every billing mode (tiers, cache writes, long-context calls) on both engines.
     rows = with_billing_modes(rng, rows)
     insert(parity_db, rows)
-    variables = dbt_vars(zone, today_in(zone))
+    # The day the marts are built as of, once: a test that crosses midnight must not compare
+    # them with the next day's windows (the dbt vars pin it for the windowed marts).
+    as_of = today_in(zone)
+    variables = dbt_vars(zone, as_of)
     build_postgres(parity_db, project, "--full-refresh", "--vars", variables)
     land_and_build(spark, parity_db, project, "--full-refresh", "--vars", variables)
     counts = assert_engines_agree(spark, parity_db)
     assert counts["fct_daily_token_cost"] > 0 and counts["fct_daily_user_usage"] > 0
-    assert_spark_matches_reference(spark, Reference(rows, zone, today_in(zone)))
+    assert_spark_matches_reference(spark, Reference(rows, zone, as_of))
     assert only_theirs in spark_days(spark, "fct_daily_off_topic")
     # The users seen per day, from which Spark finds erased users: every user with a row.
     assert users_seen(spark) == {str(row["user_id"]) for row in rows}
@@ -310,7 +313,7 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     assert any(row["user_id"] == erased and row["created_at"].date() == old_day for row in rows)
     late = with_billing_modes(rng, rows_until_now(rng, users[1:], [days[-3], days[-1]], per_day=25))
     insert(parity_db, late)
-    skewed = varied_rows(rng, users[1:], [today_in(zone) + timedelta(days=3)], per_day=1)
+    skewed = varied_rows(rng, users[1:], [as_of + timedelta(days=3)], per_day=1)
     insert(parity_db, skewed)
     erase_user(parity_db, erased)
     # A run whose erasure failed midway left its scratch table of kept rows: today's rows of
@@ -364,13 +367,13 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     remaining = [row for row in rows + late if row["user_id"] != erased]
     # Anonymous daily counts rebuild the lookback; older days keep the erased contribution
     # (the erased user has no row on the days whose rebuild depends on a mart's newest day).
-    rebuilt_from = today_in(zone) - timedelta(days=LOOKBACK_DAYS - 1)
+    rebuilt_from = as_of - timedelta(days=LOOKBACK_DAYS - 1)
     kept = [r for r in rows if r["user_id"] == erased and r["created_at"].date() < rebuilt_from]
     anonymous = remaining + kept
     assert_spark_matches_reference(
         spark,
-        Reference(remaining, zone, today_in(zone)),
-        Reference(anonymous, zone, today_in(zone)),
+        Reference(remaining, zone, as_of),
+        Reference(anonymous, zone, as_of),
     )
 
     # 3. Raw rows older than 7 days purged (the procedure's minimum lowered for the test) and
@@ -394,15 +397,16 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     assert_engines_agree(spark, parity_db)
     assert_spark_matches_reference(
         spark,
-        Reference(remaining, zone, today_in(zone), prices_csv=seed),
-        Reference(anonymous, zone, today_in(zone), prices_csv=seed),
+        Reference(remaining, zone, as_of, prices_csv=seed),
+        Reference(anonymous, zone, as_of, prices_csv=seed),
     )
 
     # 4. America/New_York: a time zone change needs a full refresh, which the purge makes
     #    Spark refuse as Postgres does; allowed to lose the purged history, both rebuild from
     #    the rows left. Then late rows and the plain incremental build.
     zone = "America/New_York"
-    variables = dbt_vars(zone, today_in(zone))
+    as_of = today_in(zone)
+    variables = dbt_vars(zone, as_of)
     with pytest.raises(build.DbtFailed, match="reporting_timezone changed from 'UTC'"):
         land_and_build(spark, parity_db, project, "--vars", variables)
     with pytest.raises(build.DbtFailed, match="Refusing --full-refresh"):
@@ -417,9 +421,7 @@ def test_spark_builds_the_same_marts_as_postgres(spark, parity_db, tmp_path):
     build_postgres(parity_db, project, "--vars", variables)
     land_and_build(spark, parity_db, project, "--vars", variables)
     assert_engines_agree(spark, parity_db)
-    assert_spark_matches_reference(
-        spark, Reference(remaining, zone, today_in(zone), prices_csv=seed)
-    )
+    assert_spark_matches_reference(spark, Reference(remaining, zone, as_of, prices_csv=seed))
 
     # 5. Data tests and unit tests, once, on Spark's marts.
     build.dbt(["test", "--vars", variables], project_dir=project)
