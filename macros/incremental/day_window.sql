@@ -16,10 +16,17 @@
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set listed_column = date_column.get('partition_day') if date_column is mapping else date_column -%}
     {{ return(table_start_date(
-        this, date_column, listed_column in (config.get('partition_by') or [])
+        this, date_column, listed_day_column(date_column) in (config.get('partition_by') or [])
     )) }}
+{%- endmacro %}
+
+{#-
+    The column whose partitions newest_listed_day reads for a date_column: the column itself,
+    or the mapping's `partition_day` (none when it has none: see newest_day).
+-#}
+{% macro listed_day_column(date_column) -%}
+    {{ return(date_column.get('partition_day') if date_column is mapping else date_column) }}
 {%- endmacro %}
 
 {#-
@@ -141,9 +148,7 @@
     {%- if not partitioned -%}
         {{ return({'known': false, 'day': none}) }}
     {%- endif -%}
-    {%- set days = listed_partition_values(
-        relation, date_column['partition_day'] if date_column is mapping else date_column
-    ) -%}
+    {%- set days = listed_partition_values(relation, listed_day_column(date_column)) -%}
     {{ return({'known': true, 'day': days | max if days else none}) }}
 {%- endmacro %}
 

@@ -45,19 +45,15 @@
     `distinct` (row_index is Parquet's).
 -#}
 {% macro partition_files(partition_column, filter) -%}
-    {%- if config.get('file_format', 'parquet') == 'parquet' -%}
-        {%- set query = 'select cast(' ~ partition_column ~ ' as string) as day,'
-            ~ ' _metadata.file_path as file_path from ' ~ this
-            ~ ' where (' ~ filter ~ ') and _metadata.row_index = 0' -%}
-    {%- else -%}
-        {%- set query = 'select distinct cast(' ~ partition_column ~ ' as string) as day,'
-            ~ ' _metadata.file_path as file_path from ' ~ this ~ ' where ' ~ filter -%}
-    {%- endif -%}
+    {%- set parquet = config.get('file_format', 'parquet') == 'parquet' -%}
+    {%- set found = run_query(
+        'select ' ~ ('' if parquet else 'distinct ') ~ 'cast(' ~ partition_column ~ ' as string)'
+        ~ ' as day, _metadata.file_path as file_path from ' ~ this ~ ' where (' ~ filter ~ ')'
+        ~ (' and _metadata.row_index = 0' if parquet else '')
+    ) -%}
     {%- set files = {} -%}
-    {%- for row in run_query(query).rows -%}
-        {%- if row[1] not in files.get(row[0], []) -%}
-            {%- do files.setdefault(row[0], []).append(row[1]) -%}
-        {%- endif -%}
+    {%- for row in found.rows -%}
+        {%- do files.setdefault(row[0], []).append(row[1]) -%}
     {%- endfor -%}
     {{ return(files) }}
 {%- endmacro %}
