@@ -9,6 +9,7 @@ after a purge.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -68,7 +69,10 @@ def test_a_consumer_project_builds_our_marts_under_its_own_naming_and_prices(fre
     assert tables_named(fresh_db, "chat_telemetry_build_settings") == []
 
     run_consumer(fresh_db, "seed")
-    run_consumer(fresh_db, "build")
+    # The windows end on the day the reference is computed for, even if a build runs past
+    # midnight UTC (the windowed marts would otherwise end on the next day).
+    as_of_today = json.dumps({"chat_telemetry__as_of_date": today.isoformat()})
+    run_consumer(fresh_db, "build", "--vars", as_of_today)
     assert tables_named(fresh_db, "chat_telemetry_build_settings") == ["ci_internal"]
     assert tables_named(fresh_db, "fct_daily_token_cost") == [OUR_MARTS_SCHEMA]
 
@@ -116,7 +120,7 @@ def test_a_consumer_project_builds_our_marts_under_its_own_naming_and_prices(fre
     # are not counted by a plain build, as our lookback says.
     late = varied_rows(rng, users, [today - timedelta(days=10)], per_day=15)
     insert(fresh_db, late)
-    run_consumer(fresh_db, "build", "-s", "chat_telemetry")
+    run_consumer(fresh_db, "build", "-s", "chat_telemetry", "--vars", as_of_today)
     assert_mart_matches(
         fresh_db,
         "fct_daily_off_topic",

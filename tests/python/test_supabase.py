@@ -232,6 +232,8 @@ def test_the_snippets_exercise_nulls_and_the_window_edges(built_db):
     db, today = built_db
     reports = snippet_reports()
     cost = run_as_bi_reader(db, reports["01_token_cost_over_time_range"])
+    if database_today(db) != today:
+        pytest.skip("the UTC day changed during the test: the windows moved")
     header, rows = cost[0], cost[1:]
     days = {row[header.index("request_date")] for row in rows}
     assert today - timedelta(days=WINDOW_DAYS - 1) in days
