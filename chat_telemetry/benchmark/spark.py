@@ -60,6 +60,7 @@ def run(
     seed: int,
     database_name: str = BENCH_DATABASE,
     warm_full_builds: int = WARM_FULL_BUILDS,
+    scheduled_builds_before: int = 0,
 ) -> dict[str, Any]:
     from chat_telemetry.spark import build, landing, session
 
@@ -110,6 +111,11 @@ def run(
     # dbt time and seconds per model.
     by_wall_clock = sorted(warm_builds, key=lambda warm_build: warm_build[0])
     spark_full_s, spark_full_elapsed, spark_full_models = by_wall_clock[(len(warm_builds) - 1) // 2]
+    # Scheduled builds with no new rows before the new day: a JVM that has run the schedule
+    # before, as a long-running cluster's has (the day before's dates, not the new day's).
+    scheduled_before = [
+        timed(build.dbt, ["run", *target_path])[0] for _ in range(scheduled_builds_before)
+    ]
 
     added, late = write_new_day(conninfo, new_day, writer)
     log(f"added {added:,} rows ({late:,} late); incremental builds")
@@ -124,6 +130,10 @@ def run(
     if warm_full_builds != WARM_FULL_BUILDS:
         command = f"python -m chat_telemetry.benchmark.spark --rows {rows} --days {days}"
         command += f" --warm-full-builds {warm_full_builds}"
+    if scheduled_builds_before:
+        command = f"python -m chat_telemetry.benchmark.spark --rows {rows} --days {days}"
+        command += f" --warm-full-builds {warm_full_builds}"
+        command += f" --scheduled-builds-before {scheduled_builds_before}"
 
     def share(part: float, whole: float) -> float:
         return round(part / whole, 3) if whole else 0.0
@@ -150,6 +160,9 @@ def run(
             "full_build_s": round(spark_full_s, 2),
             "full_build_dbt_elapsed_s": round(spark_full_elapsed or 0.0, 2),
             "warm_full_builds_s": [round(build_s, 2) for build_s, _, _ in warm_builds],
+            "scheduled_builds_before_new_day_s": [
+                round(build_s, 2) for build_s in scheduled_before
+            ],
             "landing_incremental_s": round(land_incremental_s, 2),
             "landing_incremental_rows": landed.rows_landed,
             "incremental_build_s": round(spark_incremental_s, 2),
@@ -181,6 +194,11 @@ def print_table(results: dict[str, Any]) -> None:
             "  Spark's warm builds (the median is above)",
             "",
             " / ".join(f"{build_s:.1f}" for build_s in spark["warm_full_builds_s"]),
+        ),
+        (
+            "scheduled builds before the new day (no new rows)",
+            "",
+            " / ".join(f"{build_s:.1f}" for build_s in spark["scheduled_builds_before_new_day_s"]),
         ),
         (
             f"landing, new days (+{results['incremental_rows']:,} rows)",
@@ -225,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         default=WARM_FULL_BUILDS,
         help="full builds after the JVM's first; the share is taken of their median",
     )
+    parser.add_argument(
+        "--scheduled-builds-before",
+        type=int,
+        default=0,
+        help="scheduled builds with no new rows before the new day's (a JVM that ran the schedule)",
+    )
     arguments = parser.parse_args(argv)
     # A warehouse of its own: the benchmark never touches .spark/ of `make spark-build`.
     scratch = tempfile.mkdtemp(prefix="chat-telemetry-bench-")
@@ -236,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             arguments.seed,
             arguments.database,
             arguments.warm_full_builds,
+            arguments.scheduled_builds_before,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
