@@ -4,7 +4,8 @@
     (create, two renames, commit, drop), and on Spark a create that analyses the whole query
     (0.1 to 0.4 s). The views whose compiled SQL is the same from run to run (staging, the
     priced token sums, the matched prices and alert metrics on Postgres, the time spine) are
-    a fixed cost of every scheduled run that buys nothing. A view whose SQL carries the run's
+    a fixed cost of every scheduled run that buys nothing (the alert metrics' window moves
+    with as_of_date, a date literal: replaced once a day). A view whose SQL carries the run's
     start (int_requests_dated's future cutoff, the alert rules' run date) would change its
     fingerprint on every run: those stay plain views.
 

@@ -1,10 +1,21 @@
-{#- The report day that windowed marts end on: var as_of_date, else today in the time zone. -#}
+{#-
+    The report day that windowed marts (and the alert windows) end on: var as_of_date, else
+    the day the run started in the reporting time zone (run_today: dbt's run start, as
+    alert_run_date and the rebuilt days), a date literal. Not the clock of each statement: a
+    run that crosses midnight would end two windowed marts on different days, and the alert
+    window (from as_of_date) and the alerts' run date would disagree by one. A literal that
+    changes once a day also keeps a stable view built on it (int_alert_daily_metrics on
+    Postgres) in place until the next day. Parsing (no query can run) gets the same day as
+    an expression.
+-#}
 {% macro as_of_date() -%}
     {%- set configured = telemetry_var('as_of_date') -%}
     {%- if configured -%}
         {{ date_literal(configured) }}
+    {%- elif execute -%}
+        {{ date_literal(run_today()) }}
     {%- else -%}
-        {{ local_date('current_timestamp', telemetry_var('reporting_timezone')) }}
+        {{ local_date(run_started_at_utc(), telemetry_var('reporting_timezone')) }}
     {%- endif -%}
 {%- endmacro %}
 
