@@ -88,12 +88,15 @@ def server_version(conninfo: str) -> str:
         return str(row[0]) if row else "unknown"
 
 
-def workload_settings(rows: int, seed: int, days: int, end_date: date) -> WorkloadSettings:
-    """About `rows` rows over `days` days of history ending on `end_date`, plus one new day."""
+def workload_settings(
+    rows: int, seed: int, days: int, end_date: date, new_days: int = 1
+) -> WorkloadSettings:
+    """About `rows` rows over `days` days of history ending on `end_date`, plus `new_days`
+    new days after it."""
     per_day = max(1, round(rows / days / 0.9))  # the weekly rhythm averages about 0.9
     return WorkloadSettings(
-        days=days + 1, requests_per_day=per_day, users=max(50, rows // 200), seed=seed,
-        end_date=end_date + timedelta(days=1),
+        days=days + new_days, requests_per_day=per_day, users=max(50, rows // 200), seed=seed,
+        end_date=end_date + timedelta(days=new_days),
     )  # fmt: skip
 
 

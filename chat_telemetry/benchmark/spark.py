@@ -7,6 +7,10 @@ full build that warms the JVM up (as a long-running cluster is warm), then `--wa
 more, whose median is the full build the scheduled one is compared with. Then one new day with
 late rows arrives and both run the plain scheduled build. Every step is timed;
 results go to `bench/spark_results.json` and a table on stdout (BENCHMARKS.md keeps them).
+
+Then the same comparison as a scheduled `python -m chat_telemetry spark-build` makes it, a
+process (so a JVM) of its own for every run (spark_fresh_process.py): a full build in a fresh
+JVM, a second new day landed, and the scheduled build in another fresh JVM.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import gc
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -68,11 +74,12 @@ def run(
         raise ValueError(f"warm_full_builds must be at least 1, not {warm_full_builds}")
     connection = prepare_database(database_name)
     conninfo = connection.conninfo()
-    end_date = datetime.now(timezone.utc).date() - timedelta(days=2)
-    generator = WorkloadGenerator(workload_settings(rows, seed, days, end_date))
+    # History up to three days ago, then two new days (the day before yesterday, yesterday).
+    end_date = datetime.now(timezone.utc).date() - timedelta(days=3)
+    generator = WorkloadGenerator(workload_settings(rows, seed, days, end_date, new_days=2))
     create_users(conninfo, generator)
     all_days = list(generator.iter_days())
-    history, new_day = all_days[:-1], all_days[-1]
+    history, (new_day, second_new_day) = all_days[:-2], all_days[-2:]
     writer = TelemetryWriter(
         conninfo, max_queue_size=200_000, max_queue_bytes=2 * 2**30, batch_size=5_000
     )
@@ -124,7 +131,16 @@ def run(
     land_incremental_s, landed = timed(landing.land, spark, source, lookback)
     spark_incremental_s, spark_incremental_elapsed = timed(build.dbt, ["run", *target_path])
     spark_incremental_models = model_seconds(target_folder=SPARK_TARGET_FOLDER)
-    spark.stop()
+    session.stop_jvm(spark)
+
+    log("Spark in a fresh JVM per build: full build, second new day, scheduled build")
+    fresh_full = in_fresh_process(connection, "dbt", "run", "--full-refresh")
+    second_writer = TelemetryWriter(
+        conninfo, max_queue_size=200_000, max_queue_bytes=2 * 2**30, batch_size=5_000
+    )
+    second_added, second_late = write_new_day(conninfo, second_new_day, second_writer)
+    fresh_landing = in_fresh_process(connection, "land")
+    fresh_incremental = in_fresh_process(connection, "dbt", "run")
 
     command = f"make bench-spark BENCH_SPARK_ROWS={rows} BENCH_DAYS={days}"
     if warm_full_builds != WARM_FULL_BUILDS:
@@ -172,7 +188,46 @@ def run(
             "full_build_model_s": spark_full_models,
             "incremental_build_model_s": spark_incremental_models,
         },
+        "spark_fresh_jvm": {
+            "full_build_s": round(float(fresh_full["build_s"]), 2),
+            "full_build_dbt_elapsed_s": round(float(fresh_full["dbt_elapsed_s"] or 0.0), 2),
+            "full_build_session_start_s": round(float(fresh_full["session_start_s"]), 2),
+            "incremental_rows": second_added,
+            "incremental_late_rows": second_late,
+            "landing_incremental_rows": fresh_landing["rows_landed"],
+            "incremental_build_s": round(float(fresh_incremental["build_s"]), 2),
+            "incremental_build_dbt_elapsed_s": round(
+                float(fresh_incremental["dbt_elapsed_s"] or 0.0), 2
+            ),
+            "incremental_build_session_start_s": round(
+                float(fresh_incremental["session_start_s"]), 2
+            ),
+            "incremental_share_of_full": share(
+                float(fresh_incremental["build_s"]), float(fresh_full["build_s"])
+            ),
+            "incremental_model_s": model_seconds(target_folder=SPARK_TARGET_FOLDER),
+        },
     }
+
+
+def in_fresh_process(connection: database.Connection, *step: str) -> dict[str, Any]:
+    """One step (spark_fresh_process.py) in a new Python process, so a new JVM: the
+    seconds it reports. The scratch database is passed on as the parent found it (PG*, or
+    the embedded server's CHAT_TELEMETRY_DATABASE), the warehouse as CHAT_TELEMETRY_SPARK_HOME."""
+    environ = dict(os.environ)
+    if connection.is_embedded:
+        environ[settings.DATABASE.name] = connection.database
+    done = subprocess.run(
+        [sys.executable, "-m", "chat_telemetry.benchmark.spark_fresh_process", *step],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(step)} in a fresh process failed:\n{done.stderr[-4000:]}")
+    timings: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return timings
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -215,10 +270,16 @@ def print_table(results: dict[str, Any]) -> None:
     ]  # fmt: skip
     for label, on_postgres, on_spark in lines:
         print(f"{label:<44}{on_postgres:>12}{on_spark:>12}")
+    fresh = results["spark_fresh_jvm"]
+    print("Spark, a fresh JVM per build (as every scheduled spark-build process):")
+    print(f"{'  full build: dbt run --full-refresh':<56}{fresh['full_build_s']:>12.1f} s")
+    label = f"  scheduled build after a second new day (+{fresh['incremental_rows']:,} rows)"
+    print(f"{label:<56}{fresh['incremental_build_s']:>12.1f} s")
     print(
         f"scheduled build / full build: Postgres {postgres['incremental_share_of_full']:.0%},"
         f" Spark {spark['incremental_share_of_full']:.0%} (of the JVM's first full build:"
-        f" {spark['incremental_share_of_first_full']:.0%})"
+        f" {spark['incremental_share_of_first_full']:.0%}); Spark in a fresh JVM per build:"
+        f" {fresh['incremental_share_of_full']:.0%}"
     )
 
 

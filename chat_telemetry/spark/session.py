@@ -134,3 +134,23 @@ def get_session(shuffle_partitions: int = 2) -> SparkSession:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def stop_jvm(spark: SparkSession) -> None:
+    """Stop the session and the JVM under it, so that another process can open the Derby
+    metastore (one JVM at a time). PySpark keeps its JVM for the life of the Python process
+    after `stop()`; the JVM exits when its standard input closes (PySpark's gateway reads it
+    for that). A later `get_session()` in this process would start a new JVM."""
+    from pyspark import SparkContext
+
+    spark.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    process = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    if process is not None and process.stdin is not None:
+        process.stdin.close()
+        process.wait(timeout=120)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
