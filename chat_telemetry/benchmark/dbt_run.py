@@ -120,10 +120,11 @@ def measure_seed_edit(
 def windowed_marts_window(conninfo: str) -> tuple[date, date]:
     """The window the windowed marts were last built for (first and last day).
 
-    Their as_of_date defaults to the day the run started, so a bench that runs across
-    midnight UTC has marts one day later than a window computed when it began: the raw
-    reports must read the window the marts were built for (a tiny run across midnight failed
-    on exactly that). Both windowed marts are rebuilt by every run and must agree."""
+    Their as_of_date defaults to the day the run started (one day for every model of a run),
+    so a bench that runs across midnight UTC has marts one day later than a window computed
+    when it began: the raw reports must read the window the marts were built for (a tiny run
+    across midnight failed on exactly that). Both windowed marts are rebuilt by every run and
+    must agree."""
     windows = set()
     with psycopg.connect(conninfo) as connection:
         for mart in ("rpt_user_usage_30d", "fct_model_comparison"):
@@ -134,10 +135,10 @@ def windowed_marts_window(conninfo: str) -> tuple[date, date]:
     if len(windows) != 1:
         raise AssertionError(
             f"the windowed marts hold {len(windows)} windows ({sorted(windows)}), not one: "
-            "empty, or built on both sides of midnight; run the benchmark again"
+            "empty, or not built by the same run; run the benchmark again"
         )
-    window_start, window_end = windows.pop()
-    return window_start, window_end
+    window: tuple[date, date] = windows.pop()
+    return window
 
 
 def measure_reports(
