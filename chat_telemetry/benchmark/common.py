@@ -101,8 +101,8 @@ def workload_settings(
 
 
 def write_new_day(conninfo: str, new_day: Any, writer: TelemetryWriter) -> tuple[int, int]:
-    """One new day (yesterday), with late rows inside the lookback (the day before, arriving
-    now), written and the writer closed; (rows written, late rows)."""
+    """One new day, with late rows inside the lookback (the day before, arriving now),
+    written and the writer closed; (rows written, late rows)."""
     _, _, records = new_day
     late_count = max(1, round(len(records) * LATE_ROWS_SHARE))
     for record in records[:late_count]:

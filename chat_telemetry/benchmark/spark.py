@@ -9,8 +9,8 @@ late rows arrives and both run the plain scheduled build. Every step is timed;
 results go to `bench/spark_results.json` and a table on stdout (BENCHMARKS.md keeps them).
 
 Then the same comparison as a scheduled `python -m chat_telemetry spark-build` makes it, a
-process (so a JVM) of its own for every run (spark_fresh_process.py): a full build in a fresh
-JVM, a second new day landed, and the scheduled build in another fresh JVM.
+process (so a JVM) of its own for every run (spark_fresh_process.py: session, landing, seed,
+then the models): a full one, a second new day written, and a scheduled one.
 """
 
 from __future__ import annotations
@@ -133,14 +133,13 @@ def run(
     spark_incremental_models = model_seconds(target_folder=SPARK_TARGET_FOLDER)
     session.stop_jvm(spark)
 
-    log("Spark in a fresh JVM per build: full build, second new day, scheduled build")
-    fresh_full = in_fresh_process(connection, "dbt", "run", "--full-refresh")
+    log("Spark as spark-build runs, a fresh JVM each: full build, second new day, scheduled")
+    fresh_full = in_fresh_process(connection, "--full-refresh")
     second_writer = TelemetryWriter(
         conninfo, max_queue_size=200_000, max_queue_bytes=2 * 2**30, batch_size=5_000
     )
     second_added, second_late = write_new_day(conninfo, second_new_day, second_writer)
-    fresh_landing = in_fresh_process(connection, "land")
-    fresh_incremental = in_fresh_process(connection, "dbt", "run")
+    fresh_incremental = in_fresh_process(connection)
 
     command = f"make bench-spark BENCH_SPARK_ROWS={rows} BENCH_DAYS={days}"
     if warm_full_builds != WARM_FULL_BUILDS:
@@ -189,43 +188,44 @@ def run(
             "incremental_build_model_s": spark_incremental_models,
         },
         "spark_fresh_jvm": {
-            "full_build_s": round(float(fresh_full["build_s"]), 2),
-            "full_build_dbt_elapsed_s": round(float(fresh_full["dbt_elapsed_s"] or 0.0), 2),
-            "full_build_session_start_s": round(float(fresh_full["session_start_s"]), 2),
+            "full": rounded(fresh_full),
+            "incremental": rounded(fresh_incremental),
             "incremental_rows": second_added,
             "incremental_late_rows": second_late,
-            "landing_incremental_rows": fresh_landing["rows_landed"],
-            "incremental_build_s": round(float(fresh_incremental["build_s"]), 2),
-            "incremental_build_dbt_elapsed_s": round(
-                float(fresh_incremental["dbt_elapsed_s"] or 0.0), 2
-            ),
-            "incremental_build_session_start_s": round(
-                float(fresh_incremental["session_start_s"]), 2
-            ),
-            "incremental_share_of_full": share(
-                float(fresh_incremental["build_s"]), float(fresh_full["build_s"])
-            ),
+            "incremental_share_of_full": share(fresh_incremental["build_s"], fresh_full["build_s"]),
+            "process_share_of_full": share(fresh_incremental["process_s"], fresh_full["process_s"]),
             "incremental_model_s": model_seconds(target_folder=SPARK_TARGET_FOLDER),
         },
     }
 
 
-def in_fresh_process(connection: database.Connection, *step: str) -> dict[str, Any]:
-    """One step (spark_fresh_process.py) in a new Python process, so a new JVM: the
-    seconds it reports. The scratch database is passed on as the parent found it (PG*, or
-    the embedded server's CHAT_TELEMETRY_DATABASE), the warehouse as CHAT_TELEMETRY_SPARK_HOME."""
+def rounded(timings: dict[str, Any]) -> dict[str, Any]:
+    """A fresh process's timings, seconds to two places (counts as they are)."""
+    return {
+        key: round(value, 2) if isinstance(value, float) else value
+        for key, value in timings.items()
+    }
+
+
+def in_fresh_process(connection: database.Connection, *arguments: str) -> dict[str, Any]:
+    """A spark-build-like run (spark_fresh_process.py) in a new Python process, so a new
+    JVM: the seconds of each part it reports. The scratch database is passed on as the
+    parent found it (PG*, or the embedded server's CHAT_TELEMETRY_DATABASE), the warehouse
+    as CHAT_TELEMETRY_SPARK_HOME."""
     environ = dict(os.environ)
     if connection.is_embedded:
         environ[settings.DATABASE.name] = connection.database
     done = subprocess.run(
-        [sys.executable, "-m", "chat_telemetry.benchmark.spark_fresh_process", *step],
+        [sys.executable, "-m", "chat_telemetry.benchmark.spark_fresh_process", *arguments],
         env=environ,
         capture_output=True,
         text=True,
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(step)} in a fresh process failed:\n{done.stderr[-4000:]}")
+        raise RuntimeError(
+            f"spark_fresh_process {' '.join(arguments)} failed:\n{done.stderr[-4000:]}"
+        )
     timings: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return timings
 
@@ -250,11 +250,15 @@ def print_table(results: dict[str, Any]) -> None:
             "",
             " / ".join(f"{build_s:.1f}" for build_s in spark["warm_full_builds_s"]),
         ),
-        (
-            "scheduled builds before the new day (no new rows)",
-            "",
-            " / ".join(f"{build_s:.1f}" for build_s in spark["scheduled_builds_before_new_day_s"]),
-        ),
+        *[
+            (
+                "scheduled builds before the new day (no new rows)",
+                "",
+                " / ".join(f"{build_s:.1f}" for build_s in before),
+            )
+            for before in [spark["scheduled_builds_before_new_day_s"]]
+            if before
+        ],
         (
             f"landing, new days (+{results['incremental_rows']:,} rows)",
             "",
@@ -271,16 +275,31 @@ def print_table(results: dict[str, Any]) -> None:
     for label, on_postgres, on_spark in lines:
         print(f"{label:<44}{on_postgres:>12}{on_spark:>12}")
     fresh = results["spark_fresh_jvm"]
-    print("Spark, a fresh JVM per build (as every scheduled spark-build process):")
-    print(f"{'  full build: dbt run --full-refresh':<56}{fresh['full_build_s']:>12.1f} s")
-    label = f"  scheduled build after a second new day (+{fresh['incremental_rows']:,} rows)"
-    print(f"{label:<56}{fresh['incremental_build_s']:>12.1f} s")
+    print("Spark as every spark-build runs: a fresh process and JVM (session, landing, seed, run)")
+    for label, run_timings in (
+        ("  full: --full-refresh", fresh["full"]),
+        (f"  scheduled, a second new day (+{fresh['incremental_rows']:,})", fresh["incremental"]),
+    ):
+        print(
+            f"{label:<44}dbt run {run_timings['build_s']:.1f} s; whole process"
+            f" {run_timings['process_s']:.1f} s (session {run_timings['session_start_s']:.1f},"
+            f" landing {run_timings['landing_s']:.1f}, seed {run_timings['seed_s']:.1f})"
+        )
     print(
         f"scheduled build / full build: Postgres {postgres['incremental_share_of_full']:.0%},"
         f" Spark {spark['incremental_share_of_full']:.0%} (of the JVM's first full build:"
-        f" {spark['incremental_share_of_first_full']:.0%}); Spark in a fresh JVM per build:"
-        f" {fresh['incremental_share_of_full']:.0%}"
+        f" {spark['incremental_share_of_first_full']:.0%}); Spark as spark-build runs:"
+        f" {fresh['incremental_share_of_full']:.0%} (whole process:"
+        f" {fresh['process_share_of_full']:.0%})"
     )
+
+
+def count_of_runs(text: str) -> int:
+    """An argparse type: a whole number of at least 0 (a clear error otherwise)."""
+    count = int(text)
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {count}")
+    return count
 
 
 def positive_count(text: str) -> int:
@@ -306,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--scheduled-builds-before",
-        type=int,
+        type=count_of_runs,
         default=0,
         help="scheduled builds with no new rows before the new day's (a JVM that ran the schedule)",
     )

@@ -81,7 +81,10 @@
     (its time zone rules, as every mart's day) once per run.
 -#}
 {% macro run_today() -%}
-    {{ return(cached_for_this_run('run_today', compute_run_today, none)) }}
+    {#- Keyed by the zone too: a unit test may set another reporting_timezone. -#}
+    {{ return(cached_for_this_run(
+        'run_today ' ~ telemetry_var('reporting_timezone'), compute_run_today, none
+    )) }}
 {%- endmacro %}
 
 {#- run_today, queried (for cached_for_this_run). -#}

@@ -1,7 +1,7 @@
 {#-
     How a small intermediate model that several models read in one run is materialised: a
-    view on Postgres (cheap to read again, and always current; a stable_view, replaced only
-    when its definition changes), a table on Spark, where a
+    view on Postgres (cheap to read again, and current with its parents' rows; a
+    stable_view, replaced only when its definition changes), a table on Spark, where a
     view is planned and computed again inside every query that reads it. Used by
     int_token_prices_matched (read by the token sums, the priced views, the repriced-days
     comparison and the applied-prices record of every cost mart: ~0.8 s a read at 1M rows on

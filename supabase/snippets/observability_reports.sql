@@ -13,9 +13,10 @@
 -- rows: change a report in analyses/ first, then here.
 --
 -- Days: request_date is a day in the marts' reporting time zone (dbt var reporting_timezone,
--- UTC by default). "Today" below is `cast(current_timestamp at time zone 'UTC' as date)`, as
--- dbt computes it; if the marts were built with another reporting_timezone, replace 'UTC'
--- with that zone (e.g. 'Europe/Paris') in the reports that have a window (1, 2 and 3).
+-- UTC by default). "Today" below is `cast(current_timestamp at time zone 'UTC' as date)`, the
+-- day dbt fixes when it compiles (its run's start); if the marts were built with another
+-- reporting_timezone, replace 'UTC' with that zone (e.g. 'Europe/Paris') in the reports that
+-- have a window (1, 2 and 3).
 -- Reports 4 and 7 read marts whose 30-day window was fixed by the last `dbt build` (their
 -- window_start_date and window_end_date columns say which days); 5 and 6 cover all history.
 --
