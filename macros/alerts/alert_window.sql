@@ -8,7 +8,7 @@
 
 {#- Today in the reporting time zone, from dbt's run start: days before it are complete. -#}
 {% macro alert_run_date() -%}
-    {{ local_date(run_started_at_utc(), telemetry_var('reporting_timezone')) }}
+    {{ run_started_local_date() }}
 {%- endmacro %}
 
 {#-

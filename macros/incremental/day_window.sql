@@ -90,8 +90,7 @@
 {#- run_today, queried (for cached_for_this_run). -#}
 {% macro compute_run_today(unused) -%}
     {%- set today = run_query(
-        'select ' ~ local_date(run_started_at_utc(), telemetry_var('reporting_timezone'))
-        ~ ' as today'
+        'select ' ~ run_started_local_date() ~ ' as today'
     ).columns[0].values()[0] -%}
     {{ return(today | string) }}
 {%- endmacro %}

@@ -3,6 +3,14 @@
     {{ return(adapter.dispatch('run_started_at_utc', 'chat_telemetry')()) }}
 {%- endmacro %}
 
+{#-
+    The day the run started in the reporting time zone, as an expression: alert_run_date,
+    run_today (asked of the engine) and as_of_date (while parsing) all date the run by it.
+-#}
+{% macro run_started_local_date() -%}
+    {{ local_date(run_started_at_utc(), telemetry_var('reporting_timezone')) }}
+{%- endmacro %}
+
 {#- Seconds since the epoch: unambiguous whatever the session's time zone. -#}
 {% macro run_started_at_epoch() -%}
     {{ run_started_at.replace(tzinfo=modules.pytz.utc).timestamp() }}

@@ -16,7 +16,7 @@
     {%- elif execute -%}
         {{ date_literal(run_today()) }}
     {%- else -%}
-        {{ local_date(run_started_at_utc(), telemetry_var('reporting_timezone')) }}
+        {{ run_started_local_date() }}
     {%- endif -%}
 {%- endmacro %}
 
