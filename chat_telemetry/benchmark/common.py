@@ -100,6 +100,13 @@ def workload_settings(
     )  # fmt: skip
 
 
+def bench_writer(conninfo: str) -> TelemetryWriter:
+    """The writer the bench loads days with: a queue large enough for a day at 1M rows."""
+    return TelemetryWriter(
+        conninfo, max_queue_size=200_000, max_queue_bytes=2 * 2**30, batch_size=5_000
+    )
+
+
 def write_new_day(conninfo: str, new_day: Any, writer: TelemetryWriter) -> tuple[int, int]:
     """One new day, with late rows inside the lookback (the day before, arriving now),
     written and the writer closed; (rows written, late rows)."""

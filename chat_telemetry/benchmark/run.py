@@ -14,12 +14,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from telemetry_writer import TelemetryWriter
-
 from chat_telemetry import database, settings
 from chat_telemetry.benchmark.common import (
     BENCH_DATABASE,
     DAYS,
+    bench_writer,
     log,
     machine,
     model_seconds,
@@ -82,9 +81,7 @@ def run(
     create_users(conninfo, generator)
     all_days = list(generator.iter_days())
     history, new_day = all_days[:-1], all_days[-1]
-    writer = TelemetryWriter(
-        conninfo, max_queue_size=200_000, max_queue_bytes=2 * 2**30, batch_size=5_000
-    )
+    writer = bench_writer(conninfo)
 
     timed_dbt(connection, "seed", "--full-refresh")
     scaling: list[dict[str, Any]] = []

@@ -28,10 +28,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from telemetry_writer import TelemetryWriter
-
 from chat_telemetry import database, retention, settings
 from chat_telemetry.benchmark.common import (
+    bench_writer,
     log,
     machine,
     model_seconds,
@@ -80,9 +79,7 @@ def run(
     create_users(conninfo, generator)
     all_days = list(generator.iter_days())
     history, (new_day, second_new_day) = all_days[:-2], all_days[-2:]
-    writer = TelemetryWriter(
-        conninfo, max_queue_size=200_000, max_queue_bytes=2 * 2**30, batch_size=5_000
-    )
+    writer = bench_writer(conninfo)
     loaded = write_days(conninfo, history, writer)
     # dbt runs in this process on Spark: let go of the generated workload first. Held, its
     # records and the generator's corpora are 3 million objects that each of Python's full
@@ -135,20 +132,16 @@ def run(
 
     log("Spark as spark-build runs, a fresh JVM each: full build, second new day, scheduled")
     fresh_full = in_fresh_process(connection, "--full-refresh")
-    second_writer = TelemetryWriter(
-        conninfo, max_queue_size=200_000, max_queue_bytes=2 * 2**30, batch_size=5_000
-    )
-    second_added, second_late = write_new_day(conninfo, second_new_day, second_writer)
+    # write_new_day closed the first writer: a second one for the second day.
+    second_added, second_late = write_new_day(conninfo, second_new_day, bench_writer(conninfo))
     fresh_incremental = in_fresh_process(connection)
 
     command = f"make bench-spark BENCH_SPARK_ROWS={rows} BENCH_DAYS={days}"
-    if warm_full_builds != WARM_FULL_BUILDS:
+    if warm_full_builds != WARM_FULL_BUILDS or scheduled_builds_before:
         command = f"python -m chat_telemetry.benchmark.spark --rows {rows} --days {days}"
         command += f" --warm-full-builds {warm_full_builds}"
-    if scheduled_builds_before:
-        command = f"python -m chat_telemetry.benchmark.spark --rows {rows} --days {days}"
-        command += f" --warm-full-builds {warm_full_builds}"
-        command += f" --scheduled-builds-before {scheduled_builds_before}"
+        if scheduled_builds_before:
+            command += f" --scheduled-builds-before {scheduled_builds_before}"
 
     def share(part: float, whole: float) -> float:
         return round(part / whole, 3) if whole else 0.0
@@ -232,6 +225,18 @@ def in_fresh_process(connection: database.Connection, *arguments: str) -> dict[s
 
 def print_table(results: dict[str, Any]) -> None:
     postgres, spark = results["postgres"], results["spark"]
+    before = spark["scheduled_builds_before_new_day_s"]
+    before_lines = (
+        [
+            (
+                "scheduled builds before the new day (no new rows)",
+                "",
+                " / ".join(f"{build_s:.1f}" for build_s in before),
+            )
+        ]
+        if before
+        else []
+    )
     print(f"\n{results['rows']:,} rows over {results['days']} days ({results['command']})")
     print(f"{'step':<44}{'Postgres':>12}{'Spark':>12}")
     lines = [
@@ -250,15 +255,7 @@ def print_table(results: dict[str, Any]) -> None:
             "",
             " / ".join(f"{build_s:.1f}" for build_s in spark["warm_full_builds_s"]),
         ),
-        *[
-            (
-                "scheduled builds before the new day (no new rows)",
-                "",
-                " / ".join(f"{build_s:.1f}" for build_s in before),
-            )
-            for before in [spark["scheduled_builds_before_new_day_s"]]
-            if before
-        ],
+        *before_lines,
         (
             f"landing, new days (+{results['incremental_rows']:,} rows)",
             "",

@@ -164,6 +164,12 @@ def add_rows(db: database.Connection, today: date) -> None:
         )
 
 
+def skip_if_the_windows_moved(db: database.Connection, today: date) -> None:
+    """Skip when the UTC day the snippets read is no longer the day the fixture built for."""
+    if database_today(db) != today:
+        pytest.skip("the UTC day changed during the test: the windows moved")
+
+
 def database_today(db: database.Connection) -> date:
     with connect(db) as connection:
         row = connection.execute(
@@ -216,8 +222,7 @@ def test_each_snippet_returns_the_rows_of_its_compiled_analysis(built_db, name):
     compiled = (COMPILED / f"{name}.sql").read_text(encoding="utf-8")
     expected = run_as_bi_reader(db, compiled)
     actual = run_as_bi_reader(db, snippet)
-    if database_today(db) != today:
-        pytest.skip("the UTC day changed during the test: the windows moved")
+    skip_if_the_windows_moved(db, today)
     assert len(expected) > 1, f"{name}: the analysis returned no row, nothing compared"
     assert actual[0] == expected[0], f"{name}: columns differ"
     # Exact: same SQL on the same marts, so the same values in the same order (floats too).
@@ -232,8 +237,7 @@ def test_the_snippets_exercise_nulls_and_the_window_edges(built_db):
     db, today = built_db
     reports = snippet_reports()
     cost = run_as_bi_reader(db, reports["01_token_cost_over_time_range"])
-    if database_today(db) != today:
-        pytest.skip("the UTC day changed during the test: the windows moved")
+    skip_if_the_windows_moved(db, today)
     header, rows = cost[0], cost[1:]
     days = {row[header.index("request_date")] for row in rows}
     assert today - timedelta(days=WINDOW_DAYS - 1) in days
