@@ -176,10 +176,54 @@
     {{ return('1 = 1') }}
 {%- endmacro %}
 
+{#-
+    Spark: the newest generation from the metastore's list of partitions (no Spark job), as
+    a literal that prunes the scan to its partition; a scalar subquery cannot prune. The
+    table is read after its own model ran, so the list is current.
+-#}
 {% macro spark__newest_settled_generation_filter(relation) -%}
+    {%- set newest = newest_settled_generation(relation) -%}
+    {{ return('1 = 0' if newest is none else 'settled_before_date = ' ~ date_literal(newest)) }}
+{%- endmacro %}
+
+{#-
+    fct_sql_fingerprints' filter on the daily fingerprint rows: the days from the settling
+    boundary (the newest settled_before_date of the totals, `relation`) on, every day when
+    there are no totals (dispatched). Postgres: a scalar subquery over the CTE of the totals,
+    so that it filters through the request_date index.
+-#}
+{% macro unsettled_days_filter(relation) -%}
+    {{ return(adapter.dispatch('unsettled_days_filter', 'chat_telemetry')(relation)) }}
+{%- endmacro %}
+
+{% macro default__unsettled_days_filter(relation) -%}
     {{ return(
-        'settled_before_date = (select max(settled_before_date) from ' ~ relation ~ ')'
+        'request_date >= coalesce((select max(settled_fingerprints.settled_before_date)'
+        ~ ' from settled_fingerprints), ' ~ date_literal('1900-01-01') ~ ')'
     ) }}
+{%- endmacro %}
+
+{#-
+    Spark: the boundary as a literal (newest_settled_generation), so that only the partitions
+    of the unsettled days are read: a scalar subquery prunes none, and listing and reading
+    every day's partition grew the scheduled build with history (fct_sql_fingerprints 1.2 s at
+    30 days, 2.4 s at 365 days of history, 1M rows).
+-#}
+{% macro spark__unsettled_days_filter(relation) -%}
+    {%- set newest = newest_settled_generation(relation) -%}
+    {{ return('1 = 1' if newest is none else 'request_date >= ' ~ date_literal(newest)) }}
+{%- endmacro %}
+
+{#-
+    Spark: the newest generation (settled_before_date partition) of the settled totals, as an
+    ISO date string, or none when there is none (or while parsing).
+-#}
+{% macro newest_settled_generation(relation) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set generations = listed_partition_values(relation, 'settled_before_date') -%}
+    {{ return(generations | max if generations else none) }}
 {%- endmacro %}
 
 {#- Spark: drop the generations of settled totals (partitions) but `kept` (none: all). -#}

@@ -13,13 +13,8 @@ daily_fingerprints as (
 ),
 
 unsettled_days as (
-    -- a scalar subquery, so that Postgres filters through the request_date index
     select * from daily_fingerprints
-    where
-        request_date >= coalesce(
-            (select max(settled_fingerprints.settled_before_date) from settled_fingerprints),
-            {{ date_literal('1900-01-01') }}
-        )
+    where {{ unsettled_days_filter(ref('int_sql_fingerprints_settled')) }}
 ),
 
 added_up as (
