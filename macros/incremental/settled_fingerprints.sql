@@ -216,12 +216,21 @@
 
 {#-
     Spark: the newest generation (settled_before_date partition) of the settled totals, as an
-    ISO date string, or none when there is none (or while parsing).
+    ISO date string, or none when there is none (or while parsing). Listed once per run and
+    relation (cached_for_this_run): fct_sql_fingerprints' two filters share it, and it reads
+    the totals only after their model, which alone writes them, has run.
 -#}
 {% macro newest_settled_generation(relation) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
+    {{ return(cached_for_this_run(
+        'newest_settled_generation ' ~ relation, compute_newest_settled_generation, relation
+    )) }}
+{%- endmacro %}
+
+{#- newest_settled_generation, listed (the one-argument form cached_for_this_run calls). -#}
+{% macro compute_newest_settled_generation(relation) -%}
     {%- set generations = listed_partition_values(relation, 'settled_before_date') -%}
     {{ return(generations | max if generations else none) }}
 {%- endmacro %}
